@@ -1,0 +1,3 @@
+from emocam.cli import main
+
+raise SystemExit(main())
