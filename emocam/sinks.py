@@ -1,0 +1,139 @@
+"""Frame sinks: a crash-safe H.264 video writer that copies audio untouched, and an image writer."""
+from __future__ import annotations
+
+import math
+import threading
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+from emocam.errors import EmocamError
+
+# Fragmented MP4: every keyframe starts a fragment that is complete on disk, so a file cut short by
+# a crash, Ctrl-C or kill -9 stays playable up to its last fragment.
+FRAGMENTED = {"movflags": "frag_keyframe+empty_moov+default_base_moof", "flush_packets": "1"}
+FRAGMENTED_SUFFIXES = {".mp4", ".mov", ".m4v"}
+# Audio codecs MP4 can hold; anything else is re-encoded to AAC.
+MP4_AUDIO = {"aac", "mp3", "opus", "ac3", "eac3", "alac", "flac"}
+
+
+class VideoSink:
+    """Writes RGB frames as H.264 (keyframe at least every second); copies an audio stream packet for packet."""
+
+    def __init__(
+        self,
+        path: Path,
+        size: tuple[int, int],
+        fps: float,
+        audio: av.audio.stream.AudioStream | None = None,
+        time_base: Fraction | None = None,
+        low_latency: bool = False,
+        crf: int = 20,
+    ) -> None:
+        self.path = Path(path)
+        self.size = size
+        self.fps = fps
+        options = FRAGMENTED if self.path.suffix.lower() in FRAGMENTED_SUFFIXES else {}
+        try:
+            self.container = av.open(str(self.path), "w", options=dict(options))
+        except (av.FFmpegError, OSError, ValueError) as exc:
+            raise EmocamError(f"cannot write {self.path}: {getattr(exc, 'strerror', None) or exc}") from None
+        rate = Fraction(fps).limit_denominator(1001)
+        self.video = self.container.add_stream("libx264", rate=rate)
+        self.video.width, self.video.height = _even(size[0]), _even(size[1])
+        self.video.pix_fmt = "yuv420p"
+        self.video.time_base = time_base or Fraction(1, 90000)
+        gop = max(1, math.floor(fps))
+        codec_options = {"preset": "veryfast", "crf": str(crf), "keyint_min": "1", "x264-params": f"keyint={gop}:scenecut=0"}
+        if low_latency:
+            codec_options["tune"] = "zerolatency"  # no lookahead: what is written survives a kill
+        self.video.options = codec_options
+        self.video.codec_context.gop_size = gop
+        self.audio_in = audio
+        self.audio_out, self.audio_encoder = self._add_audio(audio)
+        self.frames_written = 0
+        self.audio_packets = 0
+        self._last_pts = -1
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def _add_audio(self, audio):
+        if audio is None:
+            return None, None
+        mp4 = self.path.suffix.lower() in FRAGMENTED_SUFFIXES
+        if not mp4 or audio.codec_context.name in MP4_AUDIO:
+            return self.container.add_stream_from_template(audio), None
+        # e.g. PCM in an AVI: MP4 cannot carry it, so it is re-encoded to AAC
+        encoder = self.container.add_stream("aac", rate=audio.codec_context.sample_rate)
+        return encoder, av.AudioResampler(format="fltp", layout=audio.codec_context.layout, rate=audio.codec_context.sample_rate)
+
+    def write(self, image: np.ndarray, time: float | None = None) -> None:
+        """Encode one RGB frame shown at `time` seconds (default: the next frame slot)."""
+        h, w = image.shape[:2]
+        if (w, h) != (self.video.width, self.video.height):
+            image = cv2.resize(image, (self.video.width, self.video.height), interpolation=cv2.INTER_AREA)
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
+        t = self.frames_written / self.fps if time is None else time
+        pts = max(int(round(t / self.video.time_base)), self._last_pts + 1)
+        frame.pts, frame.time_base = pts, self.video.time_base
+        self._last_pts = pts
+        with self._lock:
+            for packet in self.video.encode(frame):
+                self.container.mux(packet)
+        self.frames_written += 1
+
+    def write_audio(self, packet: av.Packet) -> None:
+        """Copy one audio packet from the source (re-encode only where the container cannot hold it)."""
+        if self.audio_out is None:
+            return
+        with self._lock:
+            if self.audio_encoder is None:
+                packet.stream = self.audio_out
+                self.container.mux(packet)
+            else:
+                for frame in packet.decode():
+                    for resampled in self.audio_encoder.resample(frame):
+                        for out in self.audio_out.encode(resampled):
+                            self.container.mux(out)
+        self.audio_packets += 1
+
+    def close(self) -> None:
+        """Flush the encoders and finish the file."""
+        if self._closed:
+            return
+        self._closed = True
+        with self._lock:
+            for packet in self.video.encode():
+                self.container.mux(packet)
+            if self.audio_encoder is not None:
+                for packet in self.audio_out.encode():
+                    self.container.mux(packet)
+            self.container.close()
+
+
+class ImageSink:
+    """Writes each frame as an image: to one file, or numbered into a folder."""
+
+    def __init__(self, path: Path, folder: bool = False) -> None:
+        self.path = Path(path)
+        self.folder = folder
+        self.frames_written = 0
+        if folder:
+            self.path.mkdir(parents=True, exist_ok=True)
+
+    def write(self, image: np.ndarray, time: float | None = None, name: str | None = None) -> None:
+        target = self.path / (name or f"frame_{self.frames_written:06d}.png") if self.folder else self.path
+        if not cv2.imwrite(str(target), cv2.cvtColor(image, cv2.COLOR_RGB2BGR)):
+            raise EmocamError(f"cannot write image {target}")
+        self.frames_written += 1
+
+    def close(self) -> None:
+        pass
+
+
+def _even(n: int) -> int:
+    """H.264 with 4:2:0 chroma needs even sides."""
+    return max(2, n - n % 2)
