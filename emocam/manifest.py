@@ -1,0 +1,124 @@
+"""Model folders, the model manifest and sha256 checks.
+
+The manifest (`models/manifest.json` beside the `emocam` package) travels with the code: it is a dict
+keyed by file name; each entry records the file's sha256, size, source, license and input spec.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from emocam.errors import EmocamError
+
+MODELS_ENV = "EMOCAM_MODELS"
+REPO_MODELS = Path(__file__).resolve().parent.parent / "models"
+MANIFEST_PATH = REPO_MODELS / "manifest.json"
+
+# (resolved path, mtime_ns, size) -> sha256 hex digest
+_hash_cache: dict[tuple[str, int, int], str] = {}
+
+
+def user_cache_models() -> Path:
+    """The per-user cache folder for model files (may not exist yet)."""
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("emocam")) / "models"
+
+
+def model_dirs() -> list[Path]:
+    """Folders searched for model files, in order: $EMOCAM_MODELS, the repo's models/, the user cache."""
+    dirs: list[Path] = []
+    env = os.environ.get(MODELS_ENV)
+    if env:
+        dirs.append(Path(env).expanduser())
+    if REPO_MODELS.is_dir():
+        dirs.append(REPO_MODELS)
+    dirs.append(user_cache_models())
+    out: list[Path] = []
+    for d in dirs:
+        if d not in out:
+            out.append(d)
+    return out
+
+
+def sha256_file(path: str | Path) -> str:
+    """The sha256 hex digest of a file, cached per (path, mtime, size)."""
+    p = Path(path).resolve()
+    st = p.stat()
+    key = (str(p), st.st_mtime_ns, st.st_size)
+    digest = _hash_cache.get(key)
+    if digest is None:
+        h = hashlib.sha256()
+        with open(p, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+        digest = h.hexdigest()
+        _hash_cache[key] = digest
+    return digest
+
+
+def load_manifest(path: str | Path | None = None) -> dict[str, dict[str, Any]]:
+    """The manifest: file name -> entry. Raises EmocamError if it is missing or unreadable."""
+    p = Path(path) if path is not None else MANIFEST_PATH
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise EmocamError(f"model manifest {p} is missing: reinstall emocam") from None
+    except (OSError, ValueError) as e:
+        raise EmocamError(f"model manifest {p} is unreadable: {e}") from None
+    if not isinstance(data, dict):
+        raise EmocamError(f"model manifest {p} is not a JSON object keyed by file name")
+    return data
+
+
+def save_manifest(data: dict[str, dict[str, Any]], path: str | Path | None = None) -> None:
+    """Write the manifest (sorted keys, 2-space indent, trailing newline)."""
+    p = Path(path) if path is not None else MANIFEST_PATH
+    p.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def manifest_entry(name: str) -> dict[str, Any]:
+    """The manifest entry for a file name; EmocamError if the manifest has none."""
+    entry = load_manifest().get(name)
+    if entry is None:
+        raise EmocamError(f"model {name} is not in the model manifest {MANIFEST_PATH}")
+    return entry
+
+
+def verify_file(path: str | Path, name: str | None = None) -> Path:
+    """Check a file against the manifest entry `name` (default: its file name); returns the path."""
+    p = Path(path)
+    name = name or p.name
+    expected = manifest_entry(name)["sha256"]
+    if not p.is_file():
+        raise EmocamError(f"model {name} not found at {p}; run `emocam models fetch`")
+    actual = sha256_file(p)
+    if actual != expected:
+        raise EmocamError(
+            f"model {name} at {p} has sha256 {actual}, expected {expected}: "
+            "delete it and run `emocam models fetch`"
+        )
+    return p
+
+
+def locate(name: str) -> Path | None:
+    """The first existing file `name` in model_dirs(), unverified; None if there is none."""
+    for d in model_dirs():
+        p = d / name
+        if p.is_file():
+            return p
+    return None
+
+
+def find_model(name: str) -> Path:
+    """The verified path of manifest model `name`, searched in model_dirs() order."""
+    manifest_entry(name)
+    p = locate(name)
+    if p is None:
+        dirs = ", ".join(str(d) for d in model_dirs())
+        raise EmocamError(f"model {name} not found in [{dirs}]; run `emocam models fetch`")
+    return verify_file(p, name)
