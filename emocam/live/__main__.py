@@ -1,0 +1,3 @@
+from emocam.live.app import main
+
+raise SystemExit(main())

@@ -1,0 +1,113 @@
+"""`emocam live` entry points: `add_arguments(parser)` and `run(args) -> int` (Qt loads in `run`)."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+
+from emocam.errors import EmocamError
+
+SCREENSHOT_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of `emocam live` (plain `emocam` uses the same defaults)."""
+    parser.add_argument("--source", default="0", metavar="CAMERA_INDEX|VIDEO_FILE",
+                        help="camera index or video file; a file loops (default: camera 0)")
+    parser.add_argument("--record", metavar="PATH", help="record the styled video to this .mp4 from the start")
+    parser.add_argument("--virtual-cam", action="store_true", help="send the styled video to a virtual camera")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), help="where the networks run (default: saved)")
+    parser.add_argument("--pack", metavar="NAME", help="style pack name or folder (default: saved, else 'default')")
+    parser.add_argument("--duration", type=float, metavar="SECONDS", help="close the window after this many seconds")
+    parser.add_argument("--screenshot", metavar="PATH", help="save a grab of the window just before it closes")
+
+
+def defaults() -> argparse.Namespace:
+    """The arguments of a plain `emocam`."""
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    return parser.parse_args([])
+
+
+def check_arguments(args: argparse.Namespace) -> None:
+    """Reject bad options with one clear line before any window opens."""
+    source = str(args.source)
+    if not source.isdigit() and not Path(source).exists():
+        raise EmocamError(f"input not found: {source}")
+    if args.record:
+        record = Path(args.record)
+        if record.suffix.lower() not in (".mp4", ".m4v", ".mov"):
+            raise EmocamError(f"--record must name an .mp4 file, got {record.name}")
+        if not record.parent.resolve().is_dir():
+            raise EmocamError(f"--record: folder {record.parent} does not exist")
+    if args.duration is not None and not args.duration > 0:
+        raise EmocamError(f"--duration must be a positive number of seconds, got {args.duration}")
+    if args.screenshot:
+        shot = Path(args.screenshot)
+        if shot.suffix.lower() not in SCREENSHOT_SUFFIXES:
+            raise EmocamError(f"--screenshot must end in {', '.join(SCREENSHOT_SUFFIXES)}, got {shot.name}")
+        if not shot.parent.resolve().is_dir():
+            raise EmocamError(f"--screenshot: folder {shot.parent} does not exist")
+    if args.pack:
+        from emocam.live import pipeline_link
+
+        pipeline_link.check_pack(args.pack)
+
+
+def run(args: argparse.Namespace | None = None) -> int:
+    """Open the live window and run until it is closed (or --duration passes). Returns the exit status."""
+    args = args or defaults()
+    check_arguments(args)
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from emocam.live.settings_store import SettingsStore
+    from emocam.live.window import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("emocam")
+    store = SettingsStore()
+    if args.device or args.pack:  # command-line choices override the saved ones and are saved
+        settings = store.load()
+        settings.device = args.device or settings.device
+        settings.pack = args.pack or settings.pack
+        store.save(settings)
+    window = MainWindow(store, source=str(args.source), record_path=args.record, virtual_cam=args.virtual_cam)
+    window.show()
+
+    def close() -> None:
+        if args.screenshot:
+            window.grab().save(str(args.screenshot))
+            print(f"emocam: screenshot saved to {args.screenshot}", flush=True)
+        window.close()
+
+    if args.duration:
+        QTimer.singleShot(int(args.duration * 1000), close)
+    # Ctrl-C / SIGTERM close the window cleanly; the timer lets Python run its signal handlers.
+    previous = {sig: signal.signal(sig, lambda *_: QTimer.singleShot(0, window.close))
+                for sig in (signal.SIGINT, signal.SIGTERM)}
+    ticker = QTimer()
+    ticker.timeout.connect(lambda: None)
+    ticker.start(200)
+    try:
+        app.exec()
+    finally:
+        ticker.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if window.isVisible():
+            window.close()
+    return 0
+
+
+def main() -> int:
+    """`python -m emocam.live`: the same as `emocam live`."""
+    parser = argparse.ArgumentParser(prog="emocam live")
+    add_arguments(parser)
+    try:
+        return run(parser.parse_args())
+    except EmocamError as exc:
+        print(f"emocam: error: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,115 @@
+"""Record shown frames to a fragmented MP4 on an encoder thread with a bounded queue."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from pathlib import Path
+from typing import Callable, Protocol
+
+import numpy as np
+
+from emocam.errors import EmocamError
+from emocam.live.imageops import letterbox
+
+
+class Sink(Protocol):
+    def write(self, rgb: np.ndarray, time: float) -> None: ...
+    def close(self) -> None: ...
+
+
+def _video_sink(path: Path, size: tuple[int, int], fps: float) -> Sink:
+    from emocam.sinks import VideoSink
+
+    return VideoSink(path, size=size, fps=fps, low_latency=True)
+
+
+_STOP = object()
+
+
+class Recorder:
+    """Opens the sink at once (bad paths fail here, as EmocamError) and encodes off the caller's thread.
+
+    Frame times are wall-clock seconds since the first frame, so the file plays at the speed it was seen.
+    When the encoder falls behind, new frames are dropped (`dropped`) rather than delaying the live view.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        size: tuple[int, int],
+        fps: float,
+        *,
+        queue_frames: int = 16,
+        sink_factory: Callable[[Path, tuple[int, int], float], Sink] = _video_sink,
+    ) -> None:
+        self.path = Path(path)
+        if self.path.suffix.lower() not in (".mp4", ".m4v", ".mov"):
+            raise EmocamError(f"recording must be an .mp4 file, got {self.path.name}")
+        if not self.path.parent.is_dir():
+            raise EmocamError(f"cannot record to {self.path}: folder {self.path.parent} does not exist")
+        self.size = (int(size[0]) // 2 * 2, int(size[1]) // 2 * 2)  # H.264 4:2:0 needs even sizes
+        self.fps = fps
+        try:
+            self._sink = sink_factory(self.path, self.size, fps)
+        except EmocamError:
+            raise
+        except Exception as exc:
+            raise EmocamError(f"cannot record to {self.path}: {exc}") from None
+        self.frames_written = 0
+        self.dropped = 0
+        self.error: str | None = None
+        self._t0: float | None = None
+        self._last_t = -1.0
+        self._closed = False
+        self._queue: queue.Queue = queue.Queue(maxsize=queue_frames)
+        self._thread = threading.Thread(target=self._run, name="emocam-recorder", daemon=True)
+        self._thread.start()
+
+    @property
+    def seconds(self) -> float:
+        """Recorded duration so far (time of the last written frame)."""
+        return max(self._last_t, 0.0)
+
+    def submit(self, rgb: np.ndarray, wall: float) -> None:
+        """Queue one frame seen at monotonic time `wall`; never blocks."""
+        if self._closed or self.error:
+            return
+        if self._t0 is None:
+            self._t0 = wall
+        try:
+            self._queue.put_nowait((rgb, wall - self._t0))
+        except queue.Full:
+            self.dropped += 1
+
+    def close(self) -> None:
+        """Finish the queued frames and close the file."""
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.put(_STOP)
+        self._thread.join()
+        try:
+            self._sink.close()
+        except Exception as exc:
+            self.error = self.error or f"recording failed while closing: {exc}"
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is _STOP:
+                return
+            if self.error:
+                continue
+            rgb, t = item
+            if t <= self._last_t:
+                continue
+            if rgb.shape[1::-1] != self.size:
+                rgb = letterbox(rgb, self.size)
+            try:
+                self._sink.write(rgb, t)
+            except Exception as exc:
+                self.error = f"recording stopped: {' '.join(str(exc).split())}"
+                continue
+            self._last_t = t
+            self.frames_written += 1
