@@ -23,7 +23,6 @@ from typing import Callable
 import numpy as np
 
 from emocam.errors import EmocamError
-from emocam.labels import EMOTIONS
 from emocam.manifest import (
     REPO_MODELS,
     load_manifest,

@@ -61,7 +61,8 @@ def cuda_status() -> tuple[bool, str]:
         ort.set_default_logger_severity(_DEFAULT_SEVERITY)
     if CUDA in used:
         return True, "CUDA provider loads"
-    reason = _cuda_load_error() or "the CUDA provider did not load (needs the CUDA and cuDNN versions this onnxruntime-gpu was built for)"
+    reason = _cuda_load_error() or (
+        "the CUDA provider did not load (needs the CUDA and cuDNN versions this onnxruntime-gpu was built for)")
     return False, reason
 
 
