@@ -32,17 +32,34 @@ def _decode(path):
 
 def test_recording_decodes_with_size_count_and_timing(tmp_path):
     out = tmp_path / "rec.mp4"
-    rec = Recorder(out, (320, 240), 25)
+    rec = Recorder(out, (320, 240), 25, queue_frames=64)
     for i, img in enumerate(_frames(50)):
         rec.submit(img, 100.0 + i / 25)
         time.sleep(0.004)
     rec.close()
     assert rec.error is None
     frames = _decode(out)
-    assert len(frames) == rec.frames_written == 50 - rec.dropped
-    assert rec.dropped == 0
+    assert rec.rate == 30 and rec.dropped == 0  # a constant rate a little above the live 25 fps
+    assert len(frames) == rec.frames_written == 50 + rec.repeats
     assert (frames[0].width, frames[0].height) == (320, 240)
-    assert frames[-1].time - frames[0].time == pytest.approx(49 / 25, abs=0.02)
+    times = np.array([f.time for f in frames])
+    assert np.allclose(np.diff(times), 1 / 30, atol=1e-3)
+    assert times[-1] - times[0] == pytest.approx(49 / 25, abs=0.02)
+    keys = [f.time for f in frames if f.key_frame]
+    assert max(np.diff(keys)) <= 1.0 + 1e-3  # a keyframe (a crash-safe fragment) every second
+
+
+def test_slow_live_rate_still_gets_a_keyframe_every_second(tmp_path):
+    out = tmp_path / "slow.mp4"
+    rec = Recorder(out, (160, 120), 2.2)  # a CPU-bound live view at ~2 fps
+    for i, img in enumerate(_frames(12, (160, 120))):
+        rec.submit(img, i / 2.2)
+    rec.close()
+    frames = _decode(out)
+    assert rec.rate == 3 and len(frames) == rec.frames_written
+    keys = [f.time for f in frames if f.key_frame]
+    assert max(np.diff(keys)) <= 1.0 + 1e-3
+    assert frames[-1].time == pytest.approx(11 / 2.2, abs=0.34)
 
 
 def test_frames_of_another_size_are_letterboxed(tmp_path):
@@ -75,7 +92,7 @@ def test_slow_encoder_drops_frames_instead_of_blocking(tmp_path):
         rec.submit(img, i / 30)
     assert time.monotonic() - start < 0.5  # submit never waits for the encoder
     rec.close()
-    assert rec.dropped > 0 and rec.frames_written + rec.dropped == 60
+    assert rec.dropped > 0 and rec.frames_written - rec.repeats + rec.dropped == 60
 
 
 @pytest.mark.parametrize("name, message", [("a.avi", "must be an .mp4"), ("nope/a.mp4", "does not exist")])

@@ -22,6 +22,10 @@ class FpsMeter:
         while self._times and now - self._times[0] > self.window_s:
             self._times.popleft()
 
+    def ready(self) -> bool:
+        """True once at least a second of frames (three or more) has been measured."""
+        return len(self._times) >= 3 and self._times[-1] - self._times[0] >= 1.0
+
     def fps(self, now: float | None = None) -> float:
         now = time.monotonic() if now is None else now
         while self._times and now - self._times[0] > self.window_s:

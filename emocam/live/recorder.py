@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import queue
 import threading
 from pathlib import Path
@@ -18,10 +19,18 @@ class Sink(Protocol):
     def close(self) -> None: ...
 
 
+MAX_RATE = 30
+
+
 def _video_sink(path: Path, size: tuple[int, int], fps: float) -> Sink:
     from emocam.sinks import VideoSink
 
     return VideoSink(path, size=size, fps=fps, low_latency=True)
+
+
+def file_rate(live_fps: float, limit: float = MAX_RATE) -> int:
+    """The file's constant frame rate: a little above the live rate (so no live frame is lost), at most `limit`."""
+    return int(min(max(2, math.ceil(live_fps * 1.25)), max(2, math.floor(limit))))
 
 
 _STOP = object()
@@ -30,7 +39,10 @@ _STOP = object()
 class Recorder:
     """Opens the sink at once (bad paths fail here, as EmocamError) and encodes off the caller's thread.
 
-    Frame times are wall-clock seconds since the first frame, so the file plays at the speed it was seen.
+    The file has a constant rate `rate` just above `live_fps` (the rate frames arrive at): each frame goes in
+    the slot of its wall-clock time since the first one, and a slot the live view skipped repeats the frame
+    before. So the file plays at the speed it was seen, and VideoSink's keyframe every `rate` frames (each one
+    closes a fragment that survives kill -9) comes every second whatever the live rate.
     When the encoder falls behind, new frames are dropped (`dropped`) rather than delaying the live view.
     """
 
@@ -38,8 +50,9 @@ class Recorder:
         self,
         path: str | Path,
         size: tuple[int, int],
-        fps: float,
+        live_fps: float,
         *,
+        max_rate: float = MAX_RATE,
         queue_frames: int = 16,
         sink_factory: Callable[[Path, tuple[int, int], float], Sink] = _video_sink,
     ) -> None:
@@ -49,18 +62,19 @@ class Recorder:
         if not self.path.parent.is_dir():
             raise EmocamError(f"cannot record to {self.path}: folder {self.path.parent} does not exist")
         self.size = (int(size[0]) // 2 * 2, int(size[1]) // 2 * 2)  # H.264 4:2:0 needs even sizes
-        self.fps = fps
+        self.rate = file_rate(live_fps, max_rate)
         try:
-            self._sink = sink_factory(self.path, self.size, fps)
+            self._sink = sink_factory(self.path, self.size, self.rate)
         except EmocamError:
             raise
         except Exception as exc:
             raise EmocamError(f"cannot record to {self.path}: {exc}") from None
-        self.frames_written = 0
-        self.dropped = 0
+        self.frames_written = 0  # slots in the file, repeats included
+        self.repeats = 0
+        self.dropped = 0  # live frames not recorded (encoder behind, or two in one slot)
         self.error: str | None = None
         self._t0: float | None = None
-        self._last_t = -1.0
+        self._slot = -1
         self._closed = False
         self._queue: queue.Queue = queue.Queue(maxsize=queue_frames)
         self._thread = threading.Thread(target=self._run, name="emocam-recorder", daemon=True)
@@ -69,7 +83,7 @@ class Recorder:
     @property
     def seconds(self) -> float:
         """Recorded duration so far (time of the last written frame)."""
-        return max(self._last_t, 0.0)
+        return max(self._slot, 0) / self.rate
 
     def submit(self, rgb: np.ndarray, wall: float) -> None:
         """Queue one frame seen at monotonic time `wall`; never blocks."""
@@ -95,6 +109,7 @@ class Recorder:
             self.error = self.error or f"recording failed while closing: {exc}"
 
     def _run(self) -> None:
+        previous = None
         while True:
             item = self._queue.get()
             if item is _STOP:
@@ -102,14 +117,27 @@ class Recorder:
             if self.error:
                 continue
             rgb, t = item
-            if t <= self._last_t:
+            slot = round(t * self.rate)
+            if slot <= self._slot:
+                self.dropped += 1
                 continue
             if rgb.shape[1::-1] != self.size:
                 rgb = letterbox(rgb, self.size)
-            try:
-                self._sink.write(rgb, t)
-            except Exception as exc:
-                self.error = f"recording stopped: {' '.join(str(exc).split())}"
-                continue
-            self._last_t = t
-            self.frames_written += 1
+            gap = slot - self._slot - 1
+            if previous is not None and gap <= 2 * self.rate:  # longer gaps (a pause) stay gaps
+                for s in range(self._slot + 1, slot):
+                    self._write(previous, s)
+                    self.repeats += 1
+            self._write(rgb, slot)
+            previous = rgb
+
+    def _write(self, rgb: np.ndarray, slot: int) -> None:
+        if self.error:
+            return
+        try:
+            self._sink.write(rgb, slot / self.rate)
+        except Exception as exc:
+            self.error = f"recording stopped: {' '.join(str(exc).split())}"
+            return
+        self._slot = slot
+        self.frames_written += 1

@@ -77,6 +77,15 @@ class VideoWidget(QWidget):
         self._frame, self._image = None, None
         self.update()
 
+    @property
+    def hud(self) -> list[str]:
+        """The HUD lines now drawn."""
+        return list(self._hud)
+
+    @property
+    def banner(self) -> str:
+        return self._banner
+
     def set_hud(self, lines: list[str]) -> None:
         self._hud = lines
         self.update()

@@ -43,6 +43,7 @@ class MainWindow(QMainWindow):
         self.files: list[str] = []
         self.record_path = record_path
         self.recorder: Recorder | None = None
+        self.record_pending = False
         self.vcam: VirtualCamera | None = None
         self.vcam_backend = vcam_backend
         self.want_vcam = virtual_cam
@@ -112,7 +113,7 @@ class MainWindow(QMainWindow):
     def _shortcuts(self) -> None:
         keys = {
             Qt.Key.Key_Space: lambda: self.set_paused(not self.paused),
-            Qt.Key.Key_R: lambda: self.set_recording(self.recorder is None),
+            Qt.Key.Key_R: lambda: self.set_recording(self.recorder is None and not self.record_pending),
             Qt.Key.Key_V: lambda: self.set_vcam(self.vcam is None),
             Qt.Key.Key_O: lambda: self.controls.checks["overlay"].toggle(),
             Qt.Key.Key_F: self.toggle_fullscreen,
@@ -195,6 +196,7 @@ class MainWindow(QMainWindow):
             w, h = self.source_size
             self.statusBar().showMessage(f"{event.text}: {w}x{h} at {self.source_fps:.1f} fps")
             self.video.show_message("")
+            self.fps = FpsMeter()  # a new source: measure its frame rate afresh
             if self.record_path and self.recorder is None:
                 self.set_recording(True)
             if self.want_vcam and self.vcam is None:
@@ -258,14 +260,17 @@ class MainWindow(QMainWindow):
             return
         if self.recorder is not None:
             return
-        if self.source_size is None:
-            self.controls.output_status.setText("Recording starts when a source is open.")
-            self.controls.set_checked(self.controls.record_button, False)
+        self.controls.set_checked(self.controls.record_button, True)
+        if self.source_size is None or not self.fps.ready():
+            # the encoder's keyframe interval is set in frames: wait for a measured live frame rate
+            self.record_pending = True
+            self.controls.output_status.setText("Recording starts in a moment (measuring the frame rate)…")
             return
+        self.record_pending = False
         path = self.record_path or str(self._record_dir() / time.strftime("emocam-%Y%m%d-%H%M%S.mp4"))
         self.record_path = None  # --record is used once; later recordings get new names
         try:
-            self.recorder = Recorder(path, self.source_size, self.source_fps or 30.0)
+            self.recorder = Recorder(path, self.source_size, self.fps.fps(), max_rate=min(30.0, self.source_fps or 30))
         except EmocamError as exc:
             self.controls.output_status.setText(str(exc))
             self.controls.set_checked(self.controls.record_button, False)
@@ -277,7 +282,7 @@ class MainWindow(QMainWindow):
         print(f"emocam: recording to {path}", flush=True)
 
     def _stop_recording(self, reason: str = "") -> None:
-        rec, self.recorder = self.recorder, None
+        rec, self.recorder, self.record_pending = self.recorder, None, False
         self.controls.set_checked(self.controls.record_button, False)
         if rec is None:
             return
@@ -315,6 +320,8 @@ class MainWindow(QMainWindow):
         self.controls.output_status.setText(f"Virtual camera on: {self.vcam.device} (1280x720, 30 fps)")
 
     def _check_outputs(self) -> None:
+        if self.record_pending and self.fps.ready():
+            self.set_recording(True)
         if self.recorder is not None and self.recorder.error:
             self._stop_recording(self.recorder.error)
         if self.vcam is not None and self.vcam.error:
