@@ -121,7 +121,7 @@ def make_batches(images: np.ndarray, labels: np.ndarray, target: int, batch: int
         def __getitem__(self, i: int) -> tuple[np.ndarray, np.ndarray]:
             sel = slice(i * batch, (i + 1) * batch)
             idx, copies = self.indices[sel], self.copies[sel]
-            x = images[idx].copy()
+            x = images[idx]
             for j in np.flatnonzero(copies):
                 x[j] = rotate(x[j], self.rng.uniform(-max_degrees, max_degrees))
             return to_unit_range(x), labels[idx]
