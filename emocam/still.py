@@ -21,7 +21,7 @@ import numpy as np
 from emocam.errors import EmocamError
 
 # default style weight per loss network (Gram matrices normalised by C*H*W, MSE averaged)
-DEFAULT_BETA = {"vgg16": 1e5, "random": 1e4}
+DEFAULT_BETA = {"vgg16": 4e5, "random": 1e6}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,11 +35,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--style-layers", nargs="+",
                         help="default relu1_2 relu2_2 relu3_3 relu4_3 (VGG16) / r1 r2 r3 r4 (random net)")
     parser.add_argument("--alpha", type=float, default=1.0, help="content weight (default 1)")
-    parser.add_argument("--beta", type=float, help="style weight (default 1e5 with VGG16, 1e4 with the random net)")
+    parser.add_argument("--beta", type=float, help="style weight (default 4e5 with VGG16, 1e6 with the random net)")
     parser.add_argument("--tv", type=float, default=1e-3, help="total-variation weight against grain (default 1e-3)")
     parser.add_argument("--steps", type=int, default=200, help="optimiser iterations (default 200)")
-    parser.add_argument("--optimizer", choices=("lbfgs", "adam"), default="lbfgs")
-    parser.add_argument("--lr", type=float, default=0.02, help="Adam step size (default 0.02)")
+    parser.add_argument("--optimizer", choices=("adam", "lbfgs"), default="adam",
+                        help="adam (default; clamps to 0..1 every step) or lbfgs (one run of --steps iterations)")
+    parser.add_argument("--lr", type=float, default=0.03, help="Adam step size (default 0.03)")
     parser.add_argument("--init", choices=("content", "noise"), default="content")
     parser.add_argument("--size", type=int, default=384, help="long side of the output in px (default 384)")
     parser.add_argument("--seed", type=int, default=0)
@@ -98,7 +99,7 @@ def stylize(content: np.ndarray, style: np.ndarray, args: argparse.Namespace, lo
     log(f"content layers {' '.join(c_layers)} (alpha {args.alpha:g}); style layers {' '.join(s_layers)} "
         f"(beta {beta:g}); tv {args.tv:g}; {args.optimizer}, {args.steps} steps")
 
-    to_t = lambda a: torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1)[None].float() / 255.0  # noqa: E731
+    to_t = lambda a: torch.from_numpy(np.array(a)).permute(2, 0, 1)[None].float() / 255.0  # noqa: E731
     x_c, x_s = to_t(content), to_t(style)
     with torch.no_grad():
         c_target = net(x_c, c_layers)
@@ -115,28 +116,39 @@ def stylize(content: np.ndarray, style: np.ndarray, args: argparse.Namespace, lo
         terms["total"] = args.alpha * terms["content"] + beta * terms["style"] + args.tv * terms["tv"]
         return terms
 
+    start = time.time()
+
+    def record(terms: dict) -> None:
+        rec = {"step": len(history) + 1, **{k: float(v.detach()) for k, v in terms.items()}}
+        history.append(rec)
+        if rec["step"] == 1 or rec["step"] % 20 == 0 or rec["step"] == args.steps:
+            log(f"step {rec['step']}/{args.steps}: content {rec['content']:.4g} style {rec['style']:.4g} "
+                f"tv {rec['tv']:.4g} total {rec['total']:.4g} ({time.time() - start:.0f}s)")
+
     if args.optimizer == "adam":
         opt = torch.optim.Adam([img], lr=args.lr)
+        for _ in range(args.steps):
+            opt.zero_grad()
+            terms = losses()
+            terms["total"].backward()
+            opt.step()
+            with torch.no_grad():
+                img.clamp_(0, 1)
+            record(terms)
     else:
-        opt = torch.optim.LBFGS([img], lr=1.0, max_iter=1, history_size=50, line_search_fn="strong_wolfe")
-    start = time.time()
-    for step in range(1, args.steps + 1):
-        last: dict = {}
+        opt = torch.optim.LBFGS([img], lr=1.0, max_iter=args.steps, max_eval=args.steps, history_size=50,
+                                tolerance_grad=0.0, tolerance_change=0.0, line_search_fn="strong_wolfe")
 
         def closure():
             opt.zero_grad()
             terms = losses()
             terms["total"].backward()
-            last.update({k: float(v.detach()) for k, v in terms.items()})
+            record(terms)
             return terms["total"]
 
         opt.step(closure)
         with torch.no_grad():
             img.clamp_(0, 1)
-        history.append({"step": step, **last})
-        if step == 1 or step % 20 == 0 or step == args.steps:
-            log(f"step {step}/{args.steps}: content {last['content']:.4g} style {last['style']:.4g} "
-                f"tv {last['tv']:.4g} total {last['total']:.4g} ({time.time() - start:.0f}s)")
     out = (img.detach()[0].permute(1, 2, 0).numpy() * 255 + 0.5).clip(0, 255).astype(np.uint8)
     return out, history
 
