@@ -70,9 +70,9 @@ class ControlsPanel(QWidget):
     def _output_group(self) -> QGroupBox:
         box = QGroupBox("Output")
         grid = QGridLayout(box)
-        self.pause_button = self._toggle("Pause  [Space]", self.pause_toggled)
-        self.record_button = self._toggle("● Record  [R]", self.record_toggled)
-        self.vcam_button = self._toggle("Virtual cam  [V]", self.vcam_toggled)
+        self.pause_button = self._toggle("Pause  [Space]", self.pause_toggled, "#b8860b")
+        self.record_button = self._toggle("● Record  [R]", self.record_toggled, "#c0392b")
+        self.vcam_button = self._toggle("Virtual cam  [V]", self.vcam_toggled, "#2e8b57")
         full = QPushButton("Fullscreen  [F]")
         full.clicked.connect(self.fullscreen_clicked.emit)
         grid.addWidget(self.pause_button, 0, 0)
@@ -156,9 +156,10 @@ class ControlsPanel(QWidget):
         return box
 
     # --- helpers --------------------------------------------------------------------------------------
-    def _toggle(self, text: str, signal) -> QPushButton:
+    def _toggle(self, text: str, signal, on_color: str) -> QPushButton:
         button = QPushButton(text)
         button.setCheckable(True)
+        button.setStyleSheet(f"QPushButton:checked {{ background: {on_color}; color: white; font-weight: bold; }}")
         button.toggled.connect(signal.emit)
         return button
 

@@ -47,9 +47,12 @@ def hud_lines(
     faces: list,
     devices: dict[str, str],
     status: str = "",
+    emotion: str | None = None,
 ) -> list[str]:
     """The HUD's text, one entry per line."""
     lines = [f"{fps:5.1f} fps   (source {source_fps:.0f})   latency {latency_ms:4.0f} ms"]
+    if emotion:
+        lines.append(f"style: {emotion}")
     stages = [f"{k} {timings[k]:.0f}" for k in STAGES if k in timings]
     stages += [f"{k} {v:.0f}" for k, v in timings.items() if k not in STAGES and k != "total"]
     if stages:

@@ -128,8 +128,8 @@ class MainWindow(QMainWindow):
     def start_source(self, spec: str) -> None:
         """Stop the current source and start `spec` (camera index or file); files loop."""
         if self.capture is not None:
-            self.capture.stop()
-            self.capture.join(timeout=2)
+            self.capture.stop()  # not joined: a camera read may block; the thread ends by itself
+            self.capture.join(timeout=0.2)
         self.source_spec = str(spec)
         if not is_camera(spec) and spec not in self.files:
             self.files.append(spec)
@@ -187,7 +187,7 @@ class MainWindow(QMainWindow):
         if self.vcam is not None:
             status.append(f"VCAM {self.vcam.device}")
         self.video.set_hud(hud_lines(self.fps.fps(), self.source_fps, s.timings, s.latency_ms, s.faces,
-                                     self.devices, "  ".join(status)))
+                                     self.devices, "  ".join(status), s.emotion))
 
     def _event(self, event: WorkerEvent) -> None:
         if event.kind == "opened":

@@ -111,36 +111,48 @@ class CaptureWorker(threading.Thread):
         try:
             self._read(source, fps, paced=not is_camera(self.spec))
         except EmocamError as exc:
-            self.events.put(WorkerEvent("error", str(exc)))
+            self._error(str(exc))
         except Exception as exc:
-            self.events.put(WorkerEvent("error", f"{label} failed: {type(exc).__name__}: {exc}"))
+            self._error(f"{label} failed: {type(exc).__name__}: {exc}")
         finally:
             try:
                 source.close()
             except Exception:
                 pass
 
+    def _error(self, text: str) -> None:
+        if not self.stopping.is_set():  # a source being replaced may fail as it closes: not news
+            self.events.put(WorkerEvent("error", text))
+
     def _read(self, source: Any, fps: float, paced: bool) -> None:
-        interval = 1.0 / max(fps, 1.0)
+        interval = 1.0 / max(fps, 0.1)
         start, n = time.monotonic(), 0
-        for frame in source.frames():
-            if self.stopping.is_set():
-                return
-            if paced:
-                while self.paused.is_set() and not self.stopping.is_set():
-                    time.sleep(0.05)
-                    start, n = time.monotonic(), 0
-                due = start + n * interval
-                now = time.monotonic()
-                if due > now:
-                    time.sleep(due - now)
-                elif now - due > 0.5:  # decoding fell far behind: restart the clock, do not burst
-                    start, n = now, 0
-                n += 1
-            elif self.paused.is_set():
-                continue
-            self.frames += 1
-            self.outbox.put(Captured(frame.image, float(frame.time), int(frame.index), time.monotonic()))
+        repeat = getattr(source, "kind", "") == "images"  # a picture or a folder shows again and again
+        offset = 0.0
+        while True:
+            t = offset
+            for frame in source.frames():
+                if self.stopping.is_set():
+                    return
+                if paced:
+                    while self.paused.is_set() and not self.stopping.is_set():
+                        time.sleep(0.05)
+                        start, n = time.monotonic(), 0
+                    due = start + n * interval
+                    now = time.monotonic()
+                    if due > now:
+                        time.sleep(due - now)
+                    elif now - due > 0.5:  # decoding fell far behind: restart the clock, do not burst
+                        start, n = now, 0
+                    n += 1
+                elif self.paused.is_set():
+                    continue
+                self.frames += 1
+                t = offset + float(frame.time)
+                self.outbox.put(Captured(frame.image, t, int(frame.index), time.monotonic()))
+            if not repeat or self.stopping.is_set():
+                break
+            offset = t + interval
         if not self.stopping.is_set():
             self.events.put(WorkerEvent("ended", "the video ended"))
 

@@ -1,0 +1,61 @@
+"""`emocam live --record` killed with SIGKILL: the file still plays up to about a second before the kill."""
+
+import json
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import av
+
+from emocam.live.window import SAMPLE_CLIP
+
+RECORD_SECONDS = 6.0
+
+
+def _wait_for_line(proc, prefix, timeout):
+    """Read stdout lines until one starts with `prefix`; returns it (fails on timeout or exit)."""
+    selector = selectors.DefaultSelector()
+    selector.register(proc.stdout, selectors.EVENT_READ)
+    deadline = time.monotonic() + timeout
+    seen = []
+    while time.monotonic() < deadline:
+        if not selector.select(timeout=0.5):
+            continue
+        line = proc.stdout.readline()
+        if not line:
+            break
+        seen.append(line)
+        if line.startswith(prefix):
+            return line
+    raise AssertionError(f"no {prefix!r} line; output: {''.join(seen)[-2000:]}")
+
+
+def test_kill_9_keeps_the_recording_playable(tmp_path):
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "live.json").write_text(json.dumps({"process_size": 256, "device": "cpu"}))
+    out = tmp_path / "live.mp4"
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", EMOCAM_CONFIG_DIR=str(config), PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "emocam", "live", "--source", str(SAMPLE_CLIP), "--record", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=Path(__file__).parent.parent,
+    )
+    try:
+        _wait_for_line(proc, "emocam: recording to", timeout=120)
+        started = time.monotonic()
+        time.sleep(RECORD_SECONDS)
+        recorded = time.monotonic() - started
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    with av.open(str(out)) as container:
+        frames = list(container.decode(video=0))
+    assert frames, "nothing playable after kill -9"
+    assert (frames[0].width, frames[0].height) == (640, 480)
+    assert frames[-1].time - frames[0].time >= recorded - 1.5
+    assert frames[0].to_ndarray(format="rgb24").std() > 20
