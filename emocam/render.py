@@ -161,12 +161,13 @@ def _render_video(source: VideoFileSource, output: Path, settings: Settings, arg
             count += 1
             bar.set_postfix_str(result.emotion, refresh=False)
             bar.update(1)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, EmocamError) as exc:
         sink.close()
-        raise EmocamError(f"interrupted after {count} frames; the playable part is in {partial}") from None
-    except EmocamError as exc:
-        sink.close()
-        raise EmocamError(f"{exc} (the {count} frames rendered so far are in {partial})") from None
+        reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc)
+        if count == 0:
+            partial.unlink(missing_ok=True)
+            raise EmocamError(reason) from None
+        raise EmocamError(f"{reason}; the {count} frames rendered so far are playable in {partial}") from None
     finally:
         bar.close()
         pipeline.close()

@@ -12,9 +12,15 @@ import numpy as np
 
 from emocam.errors import EmocamError
 
+# No B-frames: fragmented MP4 has no edit list, so B-frame delay would shift the video against the audio.
 # Fragmented MP4: every keyframe starts a fragment that is complete on disk, so a file cut short by
 # a crash, Ctrl-C or kill -9 stays playable up to its last fragment.
-FRAGMENTED = {"movflags": "frag_keyframe+empty_moov+default_base_moof", "flush_packets": "1"}
+FRAGMENTED = {
+    "movflags": "frag_keyframe+empty_moov+default_base_moof",
+    "flush_packets": "1",
+    # keep copied audio priming (negative pts) from shifting every video frame
+    "avoid_negative_ts": "disabled",
+}
 FRAGMENTED_SUFFIXES = {".mp4", ".mov", ".m4v"}
 # Audio codecs MP4 can hold; anything else is re-encoded to AAC.
 MP4_AUDIO = {"aac", "mp3", "opus", "ac3", "eac3", "alac", "flac"}
@@ -47,7 +53,7 @@ class VideoSink:
         self.video.pix_fmt = "yuv420p"
         self.video.time_base = time_base or Fraction(1, 90000)
         gop = max(1, math.floor(fps))
-        codec_options = {"preset": "veryfast", "crf": str(crf), "keyint_min": "1", "x264-params": f"keyint={gop}:scenecut=0"}
+        codec_options = {"preset": "veryfast", "crf": str(crf), "keyint_min": "1", "x264-params": f"keyint={gop}:scenecut=0:bframes=0"}
         if low_latency:
             codec_options["tune"] = "zerolatency"  # no lookahead: what is written survives a kill
         self.video.options = codec_options

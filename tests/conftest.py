@@ -1,0 +1,33 @@
+"""Shared fixtures: model files (fetched once if missing), real test pictures and the bundled clip."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE_CLIP = REPO / "emocam" / "data" / "sample.mp4"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def models() -> None:
+    """The model files from `emocam models fetch`, fetched into models/ when they are missing."""
+    from emocam.fetch import ensure_models
+
+    ensure_models()
+
+
+@pytest.fixture(scope="session")
+def astronaut() -> np.ndarray:
+    """NASA's portrait of Eileen Collins (public domain): one real, smiling face."""
+    import skimage.data
+
+    return skimage.data.astronaut()
+
+
+@pytest.fixture(scope="session")
+def sample_clip() -> Path:
+    return SAMPLE_CLIP
