@@ -1,4 +1,4 @@
-"""`emocam live --record` killed with SIGKILL: the file still plays up to about a second before the kill."""
+"""`emocam live` as a real process: --record survives SIGKILL; --duration closes it and --screenshot grabs it."""
 
 import json
 import os
@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import av
+import cv2
 
 from emocam.live.window import SAMPLE_CLIP
 
@@ -34,16 +35,20 @@ def _wait_for_line(proc, prefix, timeout):
     raise AssertionError(f"no {prefix!r} line; output: {''.join(seen)[-2000:]}")
 
 
-def test_kill_9_keeps_the_recording_playable(tmp_path):
+def _start(tmp_path, *options):
     config = tmp_path / "config"
     config.mkdir()
     (config / "live.json").write_text(json.dumps({"process_size": 256, "device": "cpu"}))
-    out = tmp_path / "live.mp4"
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", EMOCAM_CONFIG_DIR=str(config), PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "emocam", "live", "--source", str(SAMPLE_CLIP), "--record", str(out)],
+    return subprocess.Popen(
+        [sys.executable, "-m", "emocam", "live", "--source", str(SAMPLE_CLIP), *options],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=Path(__file__).parent.parent,
     )
+
+
+def test_kill_9_keeps_the_recording_playable(tmp_path):
+    out = tmp_path / "live.mp4"
+    proc = _start(tmp_path, "--record", str(out))
     try:
         _wait_for_line(proc, "emocam: recording to", timeout=120)
         started = time.monotonic()
@@ -59,3 +64,17 @@ def test_kill_9_keeps_the_recording_playable(tmp_path):
     assert (frames[0].width, frames[0].height) == (640, 480)
     assert frames[-1].time - frames[0].time >= recorded - 1.5
     assert frames[0].to_ndarray(format="rgb24").std() > 20
+
+
+def test_duration_closes_the_window_after_a_screenshot(tmp_path):
+    shot = tmp_path / "window.png"
+    started = time.monotonic()
+    proc = _start(tmp_path, "--duration", "8", "--screenshot", str(shot))
+    output, _ = proc.communicate(timeout=150)
+    assert proc.returncode == 0, output[-2000:]
+    assert time.monotonic() - started >= 8
+    assert "Traceback" not in output
+    image = cv2.imread(str(shot))
+    assert image is not None and image.shape[1] >= 1000 and image.shape[0] >= 600
+    video = image[100:500, 100:700]
+    assert video.std() > 20  # the video area is not blank
