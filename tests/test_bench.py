@@ -1,0 +1,87 @@
+"""tools/bench: a tiny run prints a table with every stage and a positive fps; bad options exit 2.
+Also tools/pack_sheet on a toy per_emotion pack."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from emocam.labels import EMOTIONS
+from tools import bench
+
+TINY = ["--frames", "3", "--warmup", "1", "--sizes", "320x240", "--process-sizes", "128", "--devices", "cpu"]
+
+
+def test_tiny_run_prints_every_stage_and_fps(capsys, tmp_path):
+    md = tmp_path / "bench.md"
+    assert bench.main(TINY + ["--markdown", str(md)]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    header = next(line for line in lines if line.startswith("device"))
+    for column in ("decode ms", "detect ms", "classify ms", "stylize ms", "encode ms", "fps"):
+        assert column in header
+    row = next(line for line in lines if line.startswith("cpu ")).split()
+    assert row[1:4] == ["320x240", "128", "3"]
+    assert all(float(v) > 0 for v in row[4:])  # every stage took time, fps > 0
+    assert out.startswith("machine: ") and "onnxruntime" in out
+    text = md.read_text()
+    assert "| cpu | 320x240 | 128 | 3 |" in text and "onnxruntime" in text
+
+
+def test_unavailable_device_is_listed_not_run(monkeypatch):
+    monkeypatch.setattr(bench, "available_devices", lambda: ["cpu"])
+    rows = bench.run_bench(["cuda"], [(64, 48)], [64], frames=1, warmup=0, pack="default")
+    assert len(rows) == 1 and rows[0].skipped.startswith("not available here")
+    assert "not available here" in bench.text_table(rows)
+
+
+@pytest.mark.parametrize("argv", [
+    ["--sizes", "640by480"], ["--sizes", "641x480"], ["--process-sizes", "8"], ["--devices", "tpu"],
+    ["--frames", "0"], ["--pack", "no-such-pack"],
+])
+def test_bad_options_exit_2_with_one_line(argv, capsys):
+    assert bench.main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("bench: error:")
+
+
+@pytest.fixture(scope="module")
+def toy_pack(tmp_path_factory):
+    """A per_emotion pack of tiny ONNX networks (each mixes the picture towards its own colour)."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+
+    folder = tmp_path_factory.mktemp("toy_pack")
+    models = {}
+    for i, emotion in enumerate(EMOTIONS):
+        colour = np.array([(i * 37) % 256, (i * 91) % 256, (i * 53) % 256], np.float32).reshape(1, 3, 1, 1) / 255
+        graph = helper.make_graph(
+            [helper.make_node("Mul", ["image", "half"], ["scaled"]), helper.make_node("Add", ["scaled", "tint"], ["output"])],
+            "toy", [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, "h", "w"])],
+            [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 3, "h", "w"])],
+            [helper.make_tensor("half", TensorProto.FLOAT, [], [0.5]),
+             helper.make_tensor("tint", TensorProto.FLOAT, [1, 3, 1, 1], (colour * 0.5).ravel().tolist())])
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8)
+        onnx.save(model, folder / f"{emotion}.onnx")
+        models[emotion] = f"{emotion}.onnx"
+    pack = {"name": "toy", "kind": "per_emotion", "models": models, "notes": {"happy": "a toy note"}}
+    (folder / "pack.json").write_text(json.dumps(pack))
+    return folder
+
+
+def test_bench_runs_a_per_emotion_pack(toy_pack, capsys):
+    assert bench.main(TINY + ["--pack", str(toy_pack)]) == 0
+    out = capsys.readouterr().out
+    assert f"pack {toy_pack}" in out and float(next(l for l in out.splitlines() if l.startswith("cpu ")).split()[-1]) > 0
+
+
+def test_pack_sheet_with_teacher(toy_pack, tmp_path, astronaut):
+    from tools import pack_sheet
+
+    sheet = pack_sheet.make_sheet(str(toy_pack), astronaut[:200, 100:300], "test", "cpu", teacher_name="default", max_width=800)
+    assert sheet.shape[1] <= 800 and sheet.dtype == np.uint8
+    out = tmp_path / "sheet.png"
+    assert pack_sheet.main(["--pack", str(toy_pack), "--width", "600", "-o", str(out)]) == 0
+    assert out.stat().st_size > 10_000
+    assert pack_sheet.main(["--pack", "no-such-pack", "-o", str(out)]) == 2

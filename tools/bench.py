@@ -1,0 +1,299 @@
+"""Benchmark the render path stage by stage: decode, detect, classify, stylize, encode, and end-to-end fps.
+
+For each input size the bench first writes a short H.264 clip at that size (frames of the bundled
+`emocam/data/sample.mp4`, resized), so decoding is timed on real H.264 of that size. Then, per device
+and per processing size, it runs the same loop as `emocam render`: PyAV decode -> `Pipeline.process`
+-> `VideoSink.write` (H.264), and reports the median milliseconds of each stage and the frames per
+second of the whole loop (wall time / frames, after the warm-up frames).
+
+    python -m tools.bench [--devices auto|cpu,cuda] [--sizes 640x480,1280x720] [--process-sizes 256,512]
+                          [--frames N] [--warmup N] [--pack NAME] [--markdown PATH]
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+import onnxruntime as ort
+
+from emocam.errors import EmocamError
+from emocam.pipeline import Pipeline, Settings
+from emocam.render import SAMPLE
+from emocam.runtime import available_devices, cuda_status
+from emocam.sinks import VideoSink
+from emocam.sources import VideoFileSource
+
+STAGES = ("decode", "detect", "classify", "stylize", "encode")
+KNOWN_DEVICES = ("cpu", "cuda")
+CLIP_FPS = 30.0
+
+
+@dataclass
+class Row:
+    """One benchmark configuration and its result; `skipped` holds the reason when it did not run."""
+
+    device: str
+    size: tuple[int, int]
+    process_size: int | None
+    frames: int = 0
+    stages: dict[str, float] = field(default_factory=dict)  # stage -> median ms
+    fps: float = 0.0
+    skipped: str = ""
+
+
+# -- argument parsing -----------------------------------------------------------------------------------
+def parse_devices(spec: str) -> list[str]:
+    """`auto` (every device that really works here) or a comma list of cpu / cuda."""
+    if spec.strip() == "auto":
+        return available_devices()
+    devices = [d.strip() for d in spec.split(",") if d.strip()]
+    bad = [d for d in devices if d not in KNOWN_DEVICES]
+    if not devices or bad:
+        raise EmocamError(f"--devices {spec!r}: use auto or a comma list of {', '.join(KNOWN_DEVICES)}")
+    return list(dict.fromkeys(devices))
+
+
+def parse_sizes(spec: str) -> list[tuple[int, int]]:
+    """`640x480,1280x720` -> [(640, 480), (1280, 720)]; sides must be even (H.264 4:2:0) and at least 32."""
+    sizes = []
+    for item in (s.strip() for s in spec.split(",") if s.strip()):
+        try:
+            w, h = (int(v) for v in item.lower().split("x"))
+        except ValueError:
+            raise EmocamError(f"--sizes: {item!r} is not WIDTHxHEIGHT") from None
+        if w < 32 or h < 32 or w % 2 or h % 2 or max(w, h) > 7680:
+            raise EmocamError(f"--sizes: {item} must have even sides between 32 and 7680")
+        sizes.append((w, h))
+    if not sizes:
+        raise EmocamError("--sizes: give at least one WIDTHxHEIGHT")
+    return sizes
+
+
+def parse_process_sizes(spec: str) -> list[int | None]:
+    """`256,512` -> [256, 512]; 0 means full size (None), as in `emocam render --process-size`."""
+    out: list[int | None] = []
+    for item in (s.strip() for s in spec.split(",") if s.strip()):
+        try:
+            n = int(item)
+        except ValueError:
+            raise EmocamError(f"--process-sizes: {item!r} is not a whole number") from None
+        if n < 0 or 0 < n < 32:
+            raise EmocamError(f"--process-sizes: {n} must be 0 (full size) or at least 32")
+        out.append(n or None)
+    if not out:
+        raise EmocamError("--process-sizes: give at least one size")
+    return out
+
+
+# -- input clips ----------------------------------------------------------------------------------------
+def sample_frames(count: int, source: Path = SAMPLE) -> list[np.ndarray]:
+    """`count` frames spread evenly over the sample clip (face close-up, no face, two faces)."""
+    clip = VideoFileSource(source)
+    try:
+        frames = [f.image for f in clip.frames()]
+    finally:
+        clip.close()
+    picks = np.linspace(0, len(frames) - 1, count).round().astype(int)
+    return [frames[i] for i in picks]
+
+
+def write_clip(frames: list[np.ndarray], size: tuple[int, int], path: Path) -> Path:
+    """Resize `frames` to `size` and encode them as H.264 at `path`."""
+    sink = VideoSink(path, size, CLIP_FPS)
+    try:
+        for i, frame in enumerate(frames):
+            interp = cv2.INTER_AREA if size[0] < frame.shape[1] else cv2.INTER_LINEAR
+            sink.write(cv2.resize(frame, size, interpolation=interp), i / CLIP_FPS)
+    finally:
+        sink.close()
+    return path
+
+
+# -- the measured loop ----------------------------------------------------------------------------------
+def bench_one(clip: Path, row: Row, pack: str, warmup: int, workdir: Path) -> Row:
+    """Decode `clip`, run the pipeline and encode every frame; fill `row` with medians over the measured frames."""
+    pipeline = Pipeline(Settings(device=row.device, pack=pack, process_size=row.process_size), video_mode=True)
+    source = VideoFileSource(clip)
+    sink = VideoSink(workdir / f"out_{row.device}_{row.size[0]}x{row.size[1]}_{row.process_size}.mp4", source.size, source.fps)
+    samples: dict[str, list[float]] = {s: [] for s in STAGES}
+    frames = source.frames()
+    index, loop_start = 0, None
+    try:
+        while True:
+            if index == warmup:
+                loop_start = time.perf_counter()
+            started = time.perf_counter()
+            frame = next(frames, None)
+            decode_ms = (time.perf_counter() - started) * 1000
+            if frame is None:
+                break
+            result = pipeline.process(frame.image, frame.time)
+            started = time.perf_counter()
+            sink.write(result.output, frame.time)
+            encode_ms = (time.perf_counter() - started) * 1000
+            if index >= warmup:
+                samples["decode"].append(decode_ms)
+                samples["encode"].append(encode_ms)
+                for stage in ("detect", "classify", "stylize"):
+                    samples[stage].append(result.timings[stage])
+            index += 1
+        wall = time.perf_counter() - loop_start if loop_start is not None else 0.0
+    finally:
+        sink.close()
+        source.close()
+        pipeline.close()
+    row.frames = len(samples["decode"])
+    if row.frames == 0 or wall <= 0:
+        raise EmocamError(f"{clip} gave no frames after {warmup} warm-up frames")
+    row.stages = {s: statistics.median(v) for s, v in samples.items()}
+    row.fps = row.frames / wall
+    return row
+
+
+def run_bench(devices: list[str], sizes: list[tuple[int, int]], process_sizes: list[int | None],
+              frames: int, warmup: int, pack: str) -> list[Row]:
+    """Every (device, size, process size) combination; devices asked for but not usable give skipped rows."""
+    usable = available_devices()
+    rows = [Row(d, sizes[0], None, skipped=f"not available here: {cuda_status()[1]}") for d in devices if d not in usable]
+    run_devices = [d for d in devices if d in usable]
+    if not run_devices:
+        return rows
+    source_frames = sample_frames(frames + warmup)
+    with tempfile.TemporaryDirectory(prefix="emocam-bench-") as tmp:
+        workdir = Path(tmp)
+        for size in sizes:
+            clip = write_clip(source_frames, size, workdir / f"input_{size[0]}x{size[1]}.mp4")
+            for device in run_devices:
+                for process_size in process_sizes:
+                    print(f"bench: {device} {size[0]}x{size[1]} process {process_size or 'full'} ...", file=sys.stderr, flush=True)
+                    rows.append(bench_one(clip, Row(device, size, process_size), pack, warmup, workdir))
+    return rows
+
+
+# -- the report -----------------------------------------------------------------------------------------
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo, with its family/model numbers (or what platform knows)."""
+    fields: dict[str, str] = {}
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, sep, value = line.partition(":")
+            if sep:
+                fields.setdefault(key.strip().lower(), value.strip())
+    except OSError:
+        pass
+    if "model name" not in fields:
+        return platform.processor() or platform.machine()
+    return f"{fields['model name']} (family {fields.get('cpu family', '?')}, model {fields.get('model', '?')})"
+
+
+def machine_lines(pack: str, cpu_share: float | None = None) -> list[str]:
+    """What the numbers were measured on; `cpu_share`: cores this process used on average during the run."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
+    share = f"; the bench itself used {cpu_share:.2f} cores on average" if cpu_share is not None else ""
+    return [
+        f"machine: {cpu_model()}, {cores} cores usable ({os.cpu_count()} online), load average {load}{share}",
+        f"onnxruntime {ort.__version__}, providers listed: {', '.join(ort.get_available_providers())}; "
+        f"usable here: {', '.join(available_devices())} (cuda: {cuda_status()[1]})",
+        f"python {platform.python_version()}, {platform.system()} {platform.release()}; pack {pack}; "
+        f"date {datetime.datetime.now().astimezone().strftime('%Y-%m-%d %H:%M %Z')}",
+    ]
+
+
+HEADER = ("device", "input", "process", "frames", *(f"{s} ms" for s in STAGES), "fps")
+
+
+def row_cells(row: Row) -> list[str]:
+    size = f"{row.size[0]}x{row.size[1]}"
+    if row.skipped:
+        return [row.device, "-", "-", "-", *("-" for _ in STAGES), row.skipped]
+    return [row.device, size, str(row.process_size or "full"), str(row.frames),
+            *(f"{row.stages[s]:.1f}" for s in STAGES), f"{row.fps:.2f}"]
+
+
+def text_table(rows: list[Row]) -> str:
+    """An aligned plain-text table."""
+    cells = [list(HEADER)] + [row_cells(r) for r in rows]
+    measured = [list(HEADER)] + [row_cells(r) for r in rows if not r.skipped]  # a skip reason may overflow
+    widths = [max(len(c[i]) for c in measured) for i in range(len(HEADER))]
+    return "\n".join("  ".join(c.rjust(w) if i >= 3 else c.ljust(w) for i, (c, w) in enumerate(zip(line, widths))).rstrip()
+                     for line in cells)
+
+
+def markdown_table(rows: list[Row]) -> str:
+    lines = ["| " + " | ".join(HEADER) + " |", "| " + " | ".join("---" if i < 3 else "---:" for i in range(len(HEADER))) + " |"]
+    lines += ["| " + " | ".join(row_cells(r)) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+NOTES = (
+    "Medians per frame after the warm-up frames. decode: PyAV H.264 decode of a clip re-encoded at the input size; "
+    "detect: MediaPipe face detection + tracking; classify: emotion CNN + smoothing; stylize: style network "
+    "incl. resize to and from the processing size; encode: `VideoSink.write` (libx264 veryfast; its own threads "
+    "work ahead, so this is the time the caller waits). fps: frames / wall time of the whole loop. "
+    "On a shared machine (see the load average and the cores the bench itself used) every number is inflated: "
+    "compare ratios within one run, not across runs."
+)
+
+
+def markdown_report(rows: list[Row], machine: list[str], command: str) -> str:
+    return "\n".join(["# emocam CPU benchmark", "", f"`{command}`", "", *(f"- {m}" for m in machine), "",
+                      markdown_table(rows), "", NOTES, ""])
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m tools.bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--devices", default="auto", help="auto (every usable device) or a comma list of cpu,cuda")
+    parser.add_argument("--sizes", default="640x480,1280x720", help="input sizes WIDTHxHEIGHT, comma separated")
+    parser.add_argument("--process-sizes", default="256,512", help="longest side the style network sees; 0 = full size")
+    parser.add_argument("--frames", type=int, default=40, help="measured frames per configuration (default 40)")
+    parser.add_argument("--warmup", type=int, default=3, help="frames run before measuring (default 3)")
+    parser.add_argument("--pack", default="default", help="style pack name or folder (multistyle or per_emotion)")
+    parser.add_argument("--markdown", type=Path, help="also write the table as Markdown to this file")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser().parse_args(argv)
+    try:
+        if args.frames < 1 or args.warmup < 0:
+            raise EmocamError("--frames must be at least 1 and --warmup at least 0")
+        if args.frames + args.warmup > 2000:
+            raise EmocamError("--frames + --warmup must be at most 2000")
+        from emocam.style import load_pack
+
+        load_pack(args.pack)  # a bad pack fails before any work
+        devices = parse_devices(args.devices)
+        sizes, process_sizes = parse_sizes(args.sizes), parse_process_sizes(args.process_sizes)
+        if args.markdown and not (args.markdown.parent.resolve().is_dir() and os.access(args.markdown.parent.resolve(), os.W_OK)):
+            raise EmocamError(f"--markdown: cannot write to {args.markdown.parent}")
+        cpu_before, wall_before = os.times(), time.perf_counter()
+        rows = run_bench(devices, sizes, process_sizes, args.frames, args.warmup, args.pack)
+        cpu_after = os.times()
+        used = sum(getattr(cpu_after, k) - getattr(cpu_before, k) for k in ("user", "system", "children_user", "children_system"))
+        machine = machine_lines(args.pack, used / max(1e-9, time.perf_counter() - wall_before))
+        print("\n".join(machine))
+        print(text_table(rows))
+        if args.markdown:
+            command = "python -m tools.bench " + " ".join(argv)
+            args.markdown.write_text(markdown_report(rows, machine, command.strip()))
+            print(f"wrote {args.markdown}")
+    except EmocamError as exc:
+        print(f"bench: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
