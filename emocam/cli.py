@@ -10,7 +10,8 @@ from emocam import __version__
 from emocam.errors import EmocamError
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser; only the chosen subcommand's module is imported (PySide6 and torch are slow)."""
     from emocam import render
 
     parser = argparse.ArgumentParser(prog="emocam", description="Restyle video by the emotion on people's faces.")
@@ -21,10 +22,10 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_arguments(render_parser)
 
     live_parser = commands.add_parser("live", help="the live window (webcam or looping video file); also plain `emocam`")
-    _attach(live_parser, "emocam.live.app")
-
     still_parser = commands.add_parser("still", help="optimisation-based (Gatys) style transfer for one picture")
-    _attach(still_parser, "emocam.still")
+    for name, sub in (("live", live_parser), ("still", still_parser)):
+        if command == name:
+            _attach(sub, SUBCOMMAND_MODULES[name])
 
     commands.add_parser("info", help="versions, devices that really load, models found and verified")
 
@@ -72,9 +73,8 @@ def dispatch(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    parser = build_parser()
-    args = parser.parse_args(argv or ["live"])
+    argv = (sys.argv[1:] if argv is None else argv) or ["live"]
+    args = build_parser(argv[0]).parse_args(argv)
     try:
         return dispatch(args)
     except EmocamError as exc:
