@@ -1,0 +1,347 @@
+"""Evaluate fast style networks against their multistyle26 teacher.
+
+    python -m tools.eval_style --pack models/packs/johnson-distilled [--update-pack] [--json eval.json]
+    python -m tools.eval_style --onnx angry.onnx --teacher-style 20
+
+Per network, on the same inputs for student and teacher:
+
+* ``psnr``: PSNR (dB) of the student's output vs the teacher's, on the still images.
+* ``gram``: style distance to the teacher output: mean over layers r1-r4 of ||G(out) - G(teacher)|| / ||G(teacher)||
+  on a fixed random conv net (``RandomFeatures(seed=1234)``, not the seed-0 net the distillation may use);
+  ``gram_content`` is the same distance for the unstyled input (the no-style baseline).
+* ``face_kept``: fraction of faces found in the input (MediaPipe, emocam.faces) still found after styling
+  (IoU > 0.5); ``emotion_score``: seed 002's emotion score, the cosine similarity of the FER emotion
+  probabilities (emocam.emotion, emotion_fer_minixception.onnx) of the input face and the stylized face.
+* ``flicker``: warping error on a clip: Farneback flow between consecutive input frames, output t+1 warped
+  onto t, mean |difference| (0..1) on pixels whose forward-backward flow agrees; ``flicker_ratio`` divides
+  it by the input clip's own warping error (1 = no flicker added).
+* ``ms``: CPU milliseconds per frame (1 thread) at the clip size.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Callable, Sequence
+
+import cv2
+import numpy as np
+
+from emocam.errors import EmocamError
+from emocam.labels import EMOTIONS
+
+SAMPLE_CLIP = Path(__file__).resolve().parent.parent / "emocam" / "data" / "sample.mp4"
+STILL_FRAMES = (0, 60, 150, 180)  # frames of the sample clip with faces
+GRAM_LAYERS = ("r1", "r2", "r3", "r4")
+
+Stylize = Callable[[np.ndarray], np.ndarray]
+
+
+def _pad4(img: np.ndarray) -> tuple[np.ndarray, int, int]:
+    h, w = img.shape[:2]
+    ph, pw = (-h) % 4, (-w) % 4
+    return (np.pad(img, ((0, ph), (0, pw), (0, 0)), mode="reflect") if ph or pw else img), h, w
+
+
+def onnx_stylizer(path: Path, threads: int, style: np.ndarray | None = None) -> Stylize:
+    """uint8 RGB -> uint8 RGB through an ONNX style net (per-emotion file, or multistyle26 with ``style``)."""
+    from emocam.runtime import create_session
+
+    sess, _ = create_session(path, "cpu", threads)
+    inp = sess.get_inputs()[0]
+    dtype = np.float16 if inp.type == "tensor(float16)" else np.float32
+
+    def run(img: np.ndarray) -> np.ndarray:
+        padded, h, w = _pad4(img)
+        x = (padded.transpose(2, 0, 1)[None].astype(np.float32) / 255.0).astype(dtype)
+        feed = {inp.name: x}
+        if style is not None:
+            feed["style_weights"] = style.astype(np.float32)
+        out = sess.run(None, feed)[0][0].astype(np.float32).transpose(1, 2, 0)[:h, :w]
+        return (np.clip(out, 0, 1) * 255 + 0.5).astype(np.uint8)
+
+    return run
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return 99.0 if mse == 0 else 10 * np.log10(255.0 ** 2 / mse)
+
+
+class GramDistance:
+    """Relative Gram distance on the fixed random conv net RandomFeatures(seed=1234)."""
+
+    def __init__(self) -> None:
+        import torch
+
+        from emocam.nets import RandomFeatures
+
+        self.torch = torch
+        self.net = RandomFeatures(seed=1234)
+
+    def grams(self, img: np.ndarray) -> dict:
+        from emocam.nets import gram_matrix
+
+        x = self.torch.from_numpy(np.array(img)).permute(2, 0, 1)[None].float() / 255.0
+        with self.torch.no_grad():
+            return {k: gram_matrix(v)[0] for k, v in self.net(x, GRAM_LAYERS).items()}
+
+    def __call__(self, img: np.ndarray, ref: np.ndarray) -> float:
+        g, r = self.grams(img), self.grams(ref)
+        return float(np.mean([float((g[k] - r[k]).norm() / r[k].norm()) for k in GRAM_LAYERS]))
+
+
+def iou(a: Sequence[float], b: Sequence[float]) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+class FaceCheck:
+    """Faces kept after styling and the emotion score (cosine similarity of emotion probabilities)."""
+
+    def __init__(self, images: list[np.ndarray]) -> None:
+        from emocam.emotion import DEFAULT_EMOTION_MODEL, EmotionClassifier
+        from emocam.faces import FaceDetector
+        from emocam.manifest import find_model
+
+        self.detector = FaceDetector("short", 0.5, video_mode=False)
+        self.classifier = EmotionClassifier(find_model(DEFAULT_EMOTION_MODEL), "cpu")
+        self.images = images
+        self.boxes = [[f.box for f in self.detector.detect(im)] for im in images]
+        self.probs = [self.classifier.classify(im, boxes) for im, boxes in zip(images, self.boxes)]
+        if not any(self.boxes):
+            raise EmocamError("no face found in the evaluation images")
+
+    def __call__(self, stylized: list[np.ndarray]) -> dict[str, float]:
+        kept, total, cosines = 0, 0, []
+        for img, boxes, probs in zip(stylized, self.boxes, self.probs):
+            found = [f.box for f in self.detector.detect(img)]
+            for box in boxes:
+                total += 1
+                kept += any(iou(box, other) > 0.5 for other in found)
+            for p, q in zip(probs, self.classifier.classify(img, boxes)):
+                cosines.append(float(p @ q / (np.linalg.norm(p) * np.linalg.norm(q) + 1e-12)))
+        return {"face_kept": kept / total, "emotion_score": float(np.mean(cosines))}
+
+    def close(self) -> None:
+        self.detector.close()
+
+
+def read_frames(path: Path, count: int, long_side: int, start: int = 0) -> list[np.ndarray]:
+    """``count`` consecutive RGB frames from ``start``, resized to ``long_side`` (multiples of 4)."""
+    cap = cv2.VideoCapture(str(path))
+    if not cap.isOpened():
+        raise EmocamError(f"cannot open video {path}")
+    frames, index = [], 0
+    while len(frames) < count:
+        ok, bgr = cap.read()
+        if not ok:
+            break
+        if index >= start:
+            frames.append(_resize(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), long_side))
+        index += 1
+    cap.release()
+    if len(frames) < 2:
+        raise EmocamError(f"{path}: need at least 2 frames from frame {start}, got {len(frames)}")
+    return frames
+
+
+def read_frame_set(path: Path, indices: Sequence[int]) -> list[np.ndarray]:
+    """Chosen RGB frames of a video at full size."""
+    cap = cv2.VideoCapture(str(path))
+    out, index = [], 0
+    wanted = set(indices)
+    while len(out) < len(wanted):
+        ok, bgr = cap.read()
+        if not ok:
+            break
+        if index in wanted:
+            out.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+        index += 1
+    cap.release()
+    return out
+
+
+def _resize(img: np.ndarray, long_side: int | None) -> np.ndarray:
+    h, w = img.shape[:2]
+    scale = long_side / max(h, w) if long_side else 1.0
+    nw, nh = max(4, round(w * scale / 4) * 4), max(4, round(h * scale / 4) * 4)
+    return cv2.resize(img, (nw, nh), interpolation=cv2.INTER_AREA) if (nw, nh) != (w, h) else img
+
+
+def flows(frames: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(map for warping frame t+1 onto t, valid mask) per consecutive pair, from the input frames."""
+    out = []
+    grays = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames]
+    h, w = grays[0].shape
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    args = (None, 0.5, 3, 15, 3, 5, 1.2, 0)
+    for a, b in zip(grays, grays[1:]):
+        fw = cv2.calcOpticalFlowFarneback(a, b, *args)
+        bw = cv2.calcOpticalFlowFarneback(b, a, *args)
+        mx, my = gx + fw[..., 0], gy + fw[..., 1]
+        bw_at = cv2.remap(bw, mx, my, cv2.INTER_LINEAR)
+        err = ((fw + bw_at) ** 2).sum(-1)
+        ok = err < 0.01 * ((fw ** 2).sum(-1) + (bw_at ** 2).sum(-1)) + 0.5
+        ok &= (mx >= 0) & (mx <= w - 1) & (my >= 0) & (my <= h - 1)
+        out.append((np.stack([mx, my], -1), ok))
+    return out
+
+
+def warping_error(outputs: list[np.ndarray], flow_maps: list[tuple[np.ndarray, np.ndarray]]) -> float:
+    """Mean |out_t - warp(out_t+1)| (0..1 scale) over flow-consistent pixels."""
+    errs = []
+    for (maps, ok), a, b in zip(flow_maps, outputs, outputs[1:]):
+        warped = cv2.remap(b, maps[..., 0], maps[..., 1], cv2.INTER_LINEAR)
+        diff = np.abs(a.astype(np.float32) - warped.astype(np.float32)).mean(-1) / 255.0
+        errs.append(float(diff[ok].mean()) if ok.any() else 0.0)
+    return float(np.mean(errs))
+
+
+class EvalData:
+    """Still images, face images and a clip, shared by every network evaluated."""
+
+    def __init__(self, video: Path, frames: int, clip_size: int, still_size: int) -> None:
+        import skimage.data
+
+        astronaut = skimage.data.astronaut()
+        stills = [astronaut] + read_frame_set(SAMPLE_CLIP, STILL_FRAMES)
+        self.stills = [_resize(im, still_size) for im in stills]
+        self.faces = [_resize(im, 512) for im in stills]
+        self.clip = read_frames(video, frames, clip_size)
+        self.flow = flows(self.clip)
+        self.input_flicker = warping_error(self.clip, self.flow)
+        self.gram = GramDistance()
+        self.face_check = FaceCheck(self.faces)
+        self.settings = {"stills": f"skimage astronaut + {SAMPLE_CLIP.name} frames {list(STILL_FRAMES)}, "
+                                   f"long side {still_size}",
+                         "faces": f"the same at long side 512, MediaPipe short range, IoU > 0.5",
+                         "clip": f"{video.name}: {len(self.clip)} frames, long side {clip_size}",
+                         "gram_net": "RandomFeatures(seed=1234) layers r1-r4",
+                         "input_flicker": round(self.input_flicker, 5)}
+
+
+def evaluate(student: Stylize, teacher: Stylize, data: EvalData) -> dict[str, float]:
+    """All metrics for one student vs its teacher (teacher's own face/flicker numbers included)."""
+    s_stills = [student(im) for im in data.stills]
+    t_stills = [teacher(im) for im in data.stills]
+    res: dict[str, float] = {
+        "psnr": float(np.mean([psnr(a, b) for a, b in zip(s_stills, t_stills)])),
+        "gram": float(np.mean([data.gram(a, b) for a, b in zip(s_stills, t_stills)])),
+        "gram_content": float(np.mean([data.gram(a, b) for a, b in zip(data.stills, t_stills)])),
+    }
+    for who, fn in (("student", student), ("teacher", teacher)):
+        faces = data.face_check([fn(im) for im in data.faces])
+        res[f"face_kept_{who}"] = faces["face_kept"]
+        res[f"emotion_score_{who}"] = faces["emotion_score"]
+        start = time.perf_counter()
+        outs = [fn(f) for f in data.clip]
+        res[f"ms_{who}"] = 1000 * (time.perf_counter() - start) / len(outs)
+        res[f"flicker_{who}"] = warping_error(outs, data.flow)
+        res[f"flicker_ratio_{who}"] = res[f"flicker_{who}"] / max(data.input_flicker, 1e-9)
+    return {k: round(v, 4) for k, v in res.items()}
+
+
+COLUMNS = (("psnr", "PSNR"), ("gram", "gram"), ("gram_content", "gram(in)"),
+           ("face_kept_student", "face s"), ("face_kept_teacher", "face t"),
+           ("emotion_score_student", "emo s"), ("emotion_score_teacher", "emo t"),
+           ("flicker_ratio_student", "flick s"), ("flicker_ratio_teacher", "flick t"),
+           ("ms_student", "ms s"), ("ms_teacher", "ms t"))
+
+
+def table(results: dict[str, dict[str, float]]) -> str:
+    """Plain-text table, one row per network."""
+    head = f"{'net':<10}" + "".join(f"{title:>10}" for _, title in COLUMNS)
+    rows = [head]
+    for name, res in results.items():
+        rows.append(f"{name:<10}" + "".join(f"{res[key]:>10.3f}" for key, _ in COLUMNS))
+    return "\n".join(rows)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m tools.eval_style", description=__doc__.split("\n")[0])
+    p.add_argument("--pack", help="per_emotion pack (name or folder) to evaluate")
+    p.add_argument("--teacher-pack", help="multistyle pack the pack was distilled from (default: pack.json "
+                                          "teacher.pack, else 'default')")
+    p.add_argument("--onnx", help="a single style ONNX (instead of --pack)")
+    p.add_argument("--teacher-style", help="with --onnx: multistyle26 style index or blend, e.g. 19 or 3:0.5,12:0.5")
+    p.add_argument("--emotions", nargs="+", choices=EMOTIONS, help="evaluate only these emotions of the pack")
+    p.add_argument("--video", default=str(SAMPLE_CLIP), help="clip for the flicker measure (default: sample clip)")
+    p.add_argument("--frames", type=int, default=12, help="clip frames used (default 12)")
+    p.add_argument("--clip-size", type=int, default=320, help="clip long side in px (default 320)")
+    p.add_argument("--still-size", type=int, default=384, help="still images' long side in px (default 384)")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--json", help="write the results here")
+    p.add_argument("--update-pack", action="store_true", help="write the results into the pack's pack.json `eval`")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    try:
+        run(args, argv)
+    except EmocamError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def run(args: argparse.Namespace, argv: Sequence[str]) -> dict:
+    from emocam.manifest import find_model
+    from emocam.style import load_pack
+    from tools.multistyle_teacher import parse_style
+
+    if bool(args.pack) == bool(args.onnx):
+        raise EmocamError("give exactly one of --pack or --onnx")
+    if args.frames < 2:
+        raise EmocamError("--frames must be at least 2")
+    if not Path(args.video).is_file():
+        raise EmocamError(f"video not found: {args.video}")
+    teacher_model = find_model("multistyle26.onnx")
+    nets: dict[str, tuple[Path, np.ndarray]] = {}
+    if args.pack:
+        pack = load_pack(args.pack)
+        if pack.kind != "per_emotion":
+            raise EmocamError(f"{args.pack} is a {pack.kind} pack; eval_style compares per_emotion packs to a teacher")
+        teacher_name = args.teacher_pack or pack.raw.get("teacher", {}).get("pack", "default")
+        teacher = load_pack(teacher_name)
+        if teacher.kind != "multistyle":
+            raise EmocamError(f"teacher pack {teacher_name} must be a multistyle pack")
+        for emo in args.emotions or EMOTIONS:
+            nets[emo] = (pack.models[emo], teacher.styles[emo])
+    else:
+        if not args.teacher_style:
+            raise EmocamError("--onnx needs --teacher-style")
+        nets[Path(args.onnx).stem] = (Path(args.onnx), parse_style(args.teacher_style))
+    data = EvalData(Path(args.video), args.frames, args.clip_size, args.still_size)
+    results = {}
+    for name, (path, style) in nets.items():
+        results[name] = evaluate(onnx_stylizer(path, args.threads), onnx_stylizer(teacher_model, args.threads, style),
+                                 data)
+        print(f"{name}: " + ", ".join(f"{k} {v:g}" for k, v in results[name].items()), flush=True)
+    data.face_check.close()
+    mean = {k: round(float(np.mean([r[k] for r in results.values()])), 4) for k in next(iter(results.values()))}
+    report = {"command": "python -m tools.eval_style " + " ".join(argv), "settings": data.settings,
+              "results": results, "mean": mean}
+    print(table({**results, "mean": mean}))
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=1) + "\n")
+    if args.update_pack:
+        if not args.pack:
+            raise EmocamError("--update-pack needs --pack")
+        pack_json = pack.folder / "pack.json"
+        raw = json.loads(pack_json.read_text())
+        raw["eval"] = report
+        pack_json.write_text(json.dumps(raw, indent=1) + "\n")
+        print(f"updated {pack_json}")
+    return report
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
