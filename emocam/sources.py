@@ -155,7 +155,11 @@ Source = VideoFileSource | ImageSource | CameraSource
 
 def read_image(path: Path) -> np.ndarray:
     """Read an image file as RGB uint8, or raise EmocamError."""
-    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    try:
+        data = np.fromfile(str(path), dtype=np.uint8)
+    except OSError as exc:
+        raise EmocamError(f"cannot read {path}: {exc.strerror}") from None
+    bgr = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None  # imdecode fails quietly, imread warns
     if bgr is None:
         raise EmocamError(f"cannot read {path} as an image")
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)

@@ -5,7 +5,7 @@ labelled with the emotion, the style index (multistyle packs) or model file (per
 the pack's `notes`. With `--teacher PACK` the sheet has two rows, the teacher's above this pack's,
 to compare a distilled pack with the pack it learned from.
 
-    python -m tools.pack_sheet [--pack default] [--image PATH] [--teacher PACK] -o docs/default_pack_sheet.png
+    python -m tools.pack_sheet [--pack default] [--image PATH] [--teacher PACK] -o docs/default_pack_sheet.jpg
 """
 from __future__ import annotations
 
