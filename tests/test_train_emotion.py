@@ -74,7 +74,8 @@ def test_fer2013_order_and_usage_split(tmp_path: Path) -> None:
     img = ed.load_images(data, [1], 64)[0]
     assert img.shape == (64, 64, 3) and np.all(img == 20)
     # Without Usage: the seeded 70/20/10 split.
-    (tmp_path / "fer2013.csv").write_text("emotion,pixels\n" + "".join(f"{e},{' '.join(['1'] * 2304)}\n" for e, _, _ in rows))
+    plain = "".join(f"{e},{' '.join(['1'] * 2304)}\n" for e, _, _ in rows)
+    (tmp_path / "fer2013.csv").write_text("emotion,pixels\n" + plain)
     assert ed.load_dataset(tmp_path / "fer2013.csv").split is None
     (tmp_path / "fer2013.csv").write_text("emotion,pixels,Usage\n3,1 2 3,Training\n")
     with pytest.raises(EmocamError, match=r"fer2013.csv:2: 3 pixels is not a square"):

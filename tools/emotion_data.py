@@ -104,12 +104,20 @@ def resize_square(image: np.ndarray, size: int) -> np.ndarray:
 
 
 def load_images(data: EmotionSet, indices: Sequence[int] | np.ndarray | None = None,
-                size: int = 128) -> np.ndarray:
-    """RGB uint8 crops [N, size, size, 3] of the faces at `indices` (all when None)."""
+                size: int = 128, progress: str | None = None) -> np.ndarray:
+    """RGB uint8 crops [N, size, size, 3] of the faces at `indices` (all when None).
+
+    With `progress` (a description), a progress bar goes to stderr.
+    """
     idx = np.arange(len(data)) if indices is None else np.asarray(indices, dtype=np.int64)
     out = np.empty((len(idx), size, size, 3), np.uint8)
     # Read in index order so that faces of one ExpW picture are decoded together.
-    for pos in np.argsort(idx, kind="stable"):
+    order = np.argsort(idx, kind="stable")
+    if progress:
+        from tqdm import tqdm
+
+        order = tqdm(order, desc=progress, unit="face", leave=False, mininterval=1.0)
+    for pos in order:
         out[pos] = data.read(data.items[idx[pos]], size)
     return out
 

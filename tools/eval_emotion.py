@@ -61,7 +61,7 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     if len(idx) == 0:
         raise EmocamError(f"{data.source}: no faces in the {split_name} split")
     size = int(predictor.spec["size"][0])
-    probs = predictor.predict(load_images(data, idx, size))
+    probs = predictor.predict(load_images(data, idx, size, progress="crops"))
     m = report.metrics(data.labels[idx], np.argmax(probs, axis=1), EMOTIONS)
     return {"model": str(args.model), "model_input": predictor.spec, "model_labels": predictor.labels,
             "dataset": {"name": data.name, "path": data.source, "split": split_name, "notes": data.notes},

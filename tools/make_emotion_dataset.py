@@ -148,7 +148,7 @@ def make_expw(out: Path, counts: dict[str, int], rng: np.random.Generator) -> No
         k += len(group)
         h, w = int(rng.integers(160, 240)), int(rng.integers(240, 360))
         pic = np.clip(rng.normal(rng.uniform(40, 220), 30, (h, w, 3)), 0, 255).astype(np.uint8)
-        name = f"{EMOTIONS[EMOTIONS.index(group[0])]}_generated_{len(lines):05d}.jpg"
+        name = f"{group[0]}_generated_{len(lines):05d}.jpg"  # ExpW names start with a search word
         for j, e in enumerate(group):
             side = int(rng.integers(60, 110))
             left = int(rng.integers(j * w // 2, (j + 1) * w // 2 - side + 1))

@@ -177,7 +177,7 @@ def train(args: argparse.Namespace, command: str) -> dict[str, Any]:
     target = int(train_counts.max()) if args.balance is None else args.balance
     print(f"{data.name}: {len(data)} faces; train {len(parts['train'])}, val {len(parts['val'])}, "
           f"test {len(parts['test'])}; loading crops at {args.size}x{args.size}", flush=True)
-    x = {s: load_images(data, idx, args.size) for s, idx in parts.items()}
+    x = {s: load_images(data, idx, args.size, progress=f"{s} crops") for s, idx in parts.items()}
 
     import keras
 
