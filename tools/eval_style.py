@@ -263,6 +263,27 @@ def table(results: dict[str, dict[str, float]]) -> str:
     return "\n".join(rows)
 
 
+def contact_sheet(image: np.ndarray, nets: dict[str, tuple[Stylize, Stylize]], tile: int = 224) -> np.ndarray:
+    """Rows: teacher, student; one column per network, plus the input on the left (RGB uint8)."""
+    img = _resize(image, tile)
+    h, w = img.shape[:2]
+    label_h, pad = 22, 4
+    cols = len(nets) + 1
+    sheet = np.full((2 * (h + label_h + pad) + pad, cols * (w + pad) + pad, 3), 255, np.uint8)
+
+    def put(row: int, col: int, tile_img: np.ndarray, text: str) -> None:
+        y, x = pad + row * (h + label_h + pad), pad + col * (w + pad)
+        cv2.putText(sheet, text, (x + 2, y + 16), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
+        sheet[y + label_h:y + label_h + h, x:x + w] = tile_img
+
+    put(0, 0, img, "input")
+    put(1, 0, img, "input")
+    for col, (name, (student, teacher)) in enumerate(nets.items(), start=1):
+        put(0, col, teacher(img), f"{name}: teacher")
+        put(1, col, student(img), f"{name}: student")
+    return sheet
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m tools.eval_style", description=__doc__.split("\n")[0])
     p.add_argument("--pack", help="per_emotion pack (name or folder) to evaluate")
@@ -278,6 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--json", help="write the results here")
     p.add_argument("--update-pack", action="store_true", help="write the results into the pack's pack.json `eval`")
+    p.add_argument("--sheet", help="also write a contact sheet PNG: teacher vs student per network on the astronaut")
     return p
 
 
@@ -320,16 +342,23 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> dict:
             raise EmocamError("--onnx needs --teacher-style")
         nets[Path(args.onnx).stem] = (Path(args.onnx), parse_style(args.teacher_style))
     data = EvalData(Path(args.video), args.frames, args.clip_size, args.still_size)
-    results = {}
+    results, pairs = {}, {}
     for name, (path, style) in nets.items():
-        results[name] = evaluate(onnx_stylizer(path, args.threads), onnx_stylizer(teacher_model, args.threads, style),
-                                 data)
+        pairs[name] = (onnx_stylizer(path, args.threads), onnx_stylizer(teacher_model, args.threads, style))
+        results[name] = evaluate(*pairs[name], data)
         print(f"{name}: " + ", ".join(f"{k} {v:g}" for k, v in results[name].items()), flush=True)
     data.face_check.close()
     mean = {k: round(float(np.mean([r[k] for r in results.values()])), 4) for k in next(iter(results.values()))}
     report = {"command": "python -m tools.eval_style " + " ".join(argv), "settings": data.settings,
               "results": results, "mean": mean}
     print(table({**results, "mean": mean}))
+    if args.sheet:
+        import skimage.data
+
+        sheet_path = Path(args.sheet)
+        sheet_path.parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(sheet_path), cv2.cvtColor(contact_sheet(skimage.data.astronaut(), pairs), cv2.COLOR_RGB2BGR))
+        print(f"wrote {sheet_path}")
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=1) + "\n")
     if args.update_pack:
