@@ -75,6 +75,6 @@ def test_duration_closes_the_window_after_a_screenshot(tmp_path):
     assert time.monotonic() - started >= 8
     assert "Traceback" not in output
     image = cv2.imread(str(shot))
-    assert image is not None and image.shape[1] >= 1000 and image.shape[0] >= 600
-    video = image[100:500, 100:700]
-    assert video.std() > 20  # the video area is not blank
+    assert image is not None and image.shape[1] >= 700 and image.shape[0] >= 500
+    video = image[150:350, 20:300]
+    assert video.std() > 20  # the video area (left) is not blank

@@ -41,7 +41,8 @@ class ControlsPanel(QWidget):
         super().__init__(parent)
         self.settings = settings
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(8, 8, 8, 8)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.setSpacing(4)
         layout.addWidget(self._source_group())
         layout.addWidget(self._output_group())
         layout.addWidget(self._style_group(packs))
@@ -81,6 +82,7 @@ class ControlsPanel(QWidget):
         grid.addWidget(full, 1, 1)
         self.output_status = QLabel("")
         self.output_status.setWordWrap(True)
+        self.output_status.hide()
         self.output_status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         grid.addWidget(self.output_status, 2, 0, 1, 2)
         return box
@@ -206,6 +208,11 @@ class ControlsPanel(QWidget):
         found = self.source.findData(current)
         self.source.setCurrentIndex(found if found >= 0 else 0)
         self.source.blockSignals(False)
+
+    def set_output_status(self, text: str) -> None:
+        """A line under the output buttons (recording file, virtual camera state or what to do)."""
+        self.output_status.setText(text)
+        self.output_status.setVisible(bool(text))
 
     def set_devices(self, devices: dict[str, str]) -> None:
         text = ", ".join(f"{stage} {dev}" for stage, dev in devices.items())

@@ -70,7 +70,7 @@ class MainWindow(QMainWindow):
         splitter.setCollapsible(0, False)
         self.setCentralWidget(splitter)
         self.setStatusBar(QStatusBar())
-        self.resize(1400, 860)
+        self._fit_to_screen()
 
         self.events: queue.Queue[WorkerEvent] = queue.Queue()
         self.captured: Mailbox = Mailbox()
@@ -264,7 +264,7 @@ class MainWindow(QMainWindow):
         if self.source_size is None or not self.fps.ready():
             # the encoder's keyframe interval is set in frames: wait for a measured live frame rate
             self.record_pending = True
-            self.controls.output_status.setText("Recording starts in a moment (measuring the frame rate)…")
+            self.controls.set_output_status("Recording starts in a moment (measuring the frame rate)…")
             return
         self.record_pending = False
         path = self.record_path or str(self._record_dir() / time.strftime("emocam-%Y%m%d-%H%M%S.mp4"))
@@ -272,12 +272,12 @@ class MainWindow(QMainWindow):
         try:
             self.recorder = Recorder(path, self.source_size, self.fps.fps(), max_rate=min(30.0, self.source_fps or 30))
         except EmocamError as exc:
-            self.controls.output_status.setText(str(exc))
+            self.controls.set_output_status(str(exc))
             self.controls.set_checked(self.controls.record_button, False)
             return
         self.process.add_output(self.recorder)
         self.controls.set_checked(self.controls.record_button, True)
-        self.controls.output_status.setText(f"Recording to {path}")
+        self.controls.set_output_status(f"Recording to {path}")
         self.statusBar().showMessage(f"recording to {path}")
         print(f"emocam: recording to {path}", flush=True)
 
@@ -289,7 +289,7 @@ class MainWindow(QMainWindow):
         self.process.remove_output(rec)
         rec.close()
         text = reason or rec.error or f"Saved {rec.frames_written} frames ({rec.seconds:.1f} s) to {rec.path}"
-        self.controls.output_status.setText(text)
+        self.controls.set_output_status(text)
         self.statusBar().showMessage(text)
 
     def _record_dir(self) -> Path:
@@ -303,7 +303,7 @@ class MainWindow(QMainWindow):
             if cam is not None:
                 self.process.remove_output(cam)
                 cam.close()
-                self.controls.output_status.setText("Virtual camera off")
+                self.controls.set_output_status("Virtual camera off")
             self.controls.set_checked(self.controls.vcam_button, False)
             return
         if self.vcam is not None:
@@ -312,12 +312,12 @@ class MainWindow(QMainWindow):
             self.vcam = VirtualCamera(backend=self.vcam_backend)
         except EmocamError as exc:
             self.controls.set_checked(self.controls.vcam_button, False)
-            self.controls.output_status.setText(str(exc))
+            self.controls.set_output_status(str(exc))
             self.statusBar().showMessage(str(exc))
             return
         self.process.add_output(self.vcam)
         self.controls.set_checked(self.controls.vcam_button, True)
-        self.controls.output_status.setText(f"Virtual camera on: {self.vcam.device} (1280x720, 30 fps)")
+        self.controls.set_output_status(f"Virtual camera on: {self.vcam.device} (1280x720, 30 fps)")
 
     def _check_outputs(self) -> None:
         if self.record_pending and self.fps.ready():
@@ -327,11 +327,17 @@ class MainWindow(QMainWindow):
         if self.vcam is not None and self.vcam.error:
             error = self.vcam.error
             self.set_vcam(False)
-            self.controls.output_status.setText(error)
+            self.controls.set_output_status(error)
         for name, image in self.thumbs.take():
             self.controls.style_editor.set_thumbnail(name, image)
 
     # --- window -----------------------------------------------------------------------------------------
+    def _fit_to_screen(self) -> None:
+        """About 95% of the screen, at most 1560x960."""
+        screen = self.screen().availableGeometry() if self.screen() else None
+        w, h = (screen.width(), screen.height()) if screen else (1400, 860)
+        self.resize(min(1560, int(w * 0.95)), min(960, int(h * 0.95)))
+
     def toggle_fullscreen(self) -> None:
         if self.isFullScreen():
             self.leave_fullscreen()
