@@ -147,6 +147,17 @@ def test_virtual_cam_without_a_device_says_what_to_do(qtbot, window, monkeypatch
     assert MODPROBE in window.controls.output_status.text()
 
 
+def test_virtual_cam_option_without_a_device_opens_the_window_with_the_hint(qtbot, window, monkeypatch):
+    monkeypatch.setattr(virtual_camera.platform, "system", lambda: "Linux")
+    monkeypatch.setattr(virtual_camera.glob, "glob", lambda pattern: [])
+    window.controls.set_output_status("")
+    window.want_vcam = True  # as --virtual-cam does: tried when the source opens
+    window.start_source(str(SAMPLE_CLIP))
+    qtbot.waitUntil(lambda: MODPROBE in window.controls.output_status.text(), timeout=TIMEOUT_MS)
+    assert window.vcam is None and not window.want_vcam
+    wait_frames(qtbot, window, 2)
+
+
 def test_virtual_cam_gets_1280x720_frames(qtbot, window):
     pyvirtualcam.register_backend("emocam-window-fake", FakeBackend)
     FakeBackend.frames.clear()

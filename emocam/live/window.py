@@ -6,7 +6,7 @@ import queue
 import time
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QScrollArea, QSplitter, QStatusBar
 
@@ -29,8 +29,6 @@ VIDEO_FILTER = "Videos and images (*.mp4 *.mov *.m4v *.mkv *.avi *.webm *.png *.
 class MainWindow(QMainWindow):
     """Owns the worker threads and the outputs; everything here runs on the GUI thread."""
 
-    frame_shown = Signal()
-
     def __init__(self, store: SettingsStore, source: str = "0", record_path: str | None = None,
                  virtual_cam: bool = False, vcam_backend: str | None = None) -> None:
         super().__init__()
@@ -50,7 +48,6 @@ class MainWindow(QMainWindow):
         self.devices: dict[str, str] = {}
         self.fps = FpsMeter()
         self.paused = False
-        self.warning = ""
         self.last_shown: Shown | None = None
         self.frames_shown = 0
         self._hud_at = 0.0
@@ -168,7 +165,6 @@ class MainWindow(QMainWindow):
             self.frames_shown += 1
             self.fps.tick(now)
             self.video.set_frame(shown.display)
-            self.frame_shown.emit()
         if now - self._hud_at > 0.25:
             self._hud_at = now
             self._refresh_hud()
@@ -200,6 +196,7 @@ class MainWindow(QMainWindow):
             if self.record_path and self.recorder is None:
                 self.set_recording(True)
             if self.want_vcam and self.vcam is None:
+                self.want_vcam = False  # --virtual-cam is tried once; V tries again
                 self.set_vcam(True)
         elif event.kind in ("error", "ended"):
             text = event.text if event.kind == "error" else f"{self._label(self.source_spec)}: {event.text}"
@@ -207,12 +204,10 @@ class MainWindow(QMainWindow):
             self.video.show_message(f"{text}\n\nPick another source: open a video file, play the bundled "
                                     "sample clip, or plug a camera in and retry.")
         elif event.kind == "warning":
-            self.warning = event.text
             self.video.set_banner(event.text)
         elif event.kind == "pipeline":
             self.devices = event.data
             self.controls.set_devices(self.devices)
-            self.warning = ""
             self.video.set_banner("")
 
     # --- settings -------------------------------------------------------------------------------------

@@ -207,6 +207,16 @@ class ProcessWorker(threading.Thread):
                 self._outputs.remove(output)
 
     def run(self) -> None:
+        try:
+            self._loop()
+        finally:
+            if self.pipeline is not None and hasattr(self.pipeline, "close"):
+                try:
+                    self.pipeline.close()
+                except Exception:
+                    pass
+
+    def _loop(self) -> None:
         while not self._stopping.is_set():
             cap = self.inbox.get(timeout=0.2)
             if cap is None:
