@@ -57,19 +57,18 @@ def _torch():
 
 def read_image(path: str, long_side: int) -> np.ndarray:
     """RGB uint8 image resized so its long side is ``long_side``."""
-    from PIL import Image, UnidentifiedImageError
+    import cv2
 
-    try:
-        img = Image.open(path)
-        img.load()
-    except FileNotFoundError:
-        raise EmocamError(f"image not found: {path}") from None
-    except (UnidentifiedImageError, OSError) as exc:
-        raise EmocamError(f"cannot read image {path}: {exc}") from None
-    img = img.convert("RGB")
-    scale = long_side / max(img.size)
-    size = (max(16, round(img.width * scale)), max(16, round(img.height * scale)))
-    return np.asarray(img.resize(size, Image.LANCZOS))
+    if not Path(path).is_file():
+        raise EmocamError(f"image not found: {path}")
+    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise EmocamError(f"cannot read image {path}")
+    h, w = bgr.shape[:2]
+    scale = long_side / max(h, w)
+    size = (max(16, round(w * scale)), max(16, round(h * scale)))
+    bgr = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
 def _check(args: argparse.Namespace) -> None:
@@ -183,11 +182,12 @@ def run(args: argparse.Namespace) -> int:
     content = read_image(args.content, args.size)
     style = read_image(args.style_image, args.size)
     result, history = stylize(content, style, args)
-    from PIL import Image
+    import cv2
 
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(result).save(out)
+    if not cv2.imwrite(str(out), cv2.cvtColor(result, cv2.COLOR_RGB2BGR)):
+        raise EmocamError(f"cannot write {out}")
     curves = Path(args.curves) if args.curves else out.with_name(out.stem + "_loss.png")
     net_name = "VGG16" if args.vgg16 else "random conv net"
     save_curves(history, curves, f"emocam still: {Path(args.content).name} in the style of "

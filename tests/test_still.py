@@ -75,3 +75,12 @@ def test_bad_input_is_one_clear_error(pictures, tmp_path, capsys):
                         "--steps", "1", "--style-layers", "relu9_9"))
     with pytest.raises(EmocamError, match="output must be"):
         still.run(parse(str(content), "--style-image", str(style), "-o", str(tmp_path / "o.txt")))
+
+
+def test_missing_torch_is_a_clear_error(monkeypatch, pictures, tmp_path):
+    import sys
+
+    content, style = pictures
+    monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` now raises ImportError
+    with pytest.raises(EmocamError, match=r"pip install 'emocam\[train\]'"):
+        still.run(parse(str(content), "--style-image", str(style), "-o", str(tmp_path / "o.png")))
