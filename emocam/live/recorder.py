@@ -12,6 +12,7 @@ import numpy as np
 
 from emocam.errors import EmocamError
 from emocam.live.imageops import letterbox
+from emocam.live.priority import lower_priority
 
 
 class Sink(Protocol):
@@ -109,6 +110,7 @@ class Recorder:
             self.error = self.error or f"recording failed while closing: {exc}"
 
     def _run(self) -> None:
+        lower_priority()  # the encoder (and the x264 threads it starts) yields the CPU to the live view
         previous = None
         while True:
             item = self._queue.get()

@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 
 from emocam.live import pipeline_link
+from emocam.live.priority import lower_priority
 
 SAMPLE_CLIP = Path(__file__).resolve().parent.parent / "data" / "sample.mp4"
 SIDE = 112
@@ -66,6 +67,7 @@ class ThumbnailWorker:
     def _run(self, job: int, info: pipeline_link.PackInfo, device: str) -> None:
         from emocam.style import Stylizer
 
+        lower_priority()
         try:
             if self._sample is None:
                 self._sample = sample_picture()
