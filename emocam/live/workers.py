@@ -279,8 +279,10 @@ class ProcessWorker(threading.Thread):
                 if self._last_warning.startswith("Processing failed"):
                     self._last_warning = ""
                     self.events.put(WorkerEvent("warning", ""))
+            except EmocamError as exc:
+                self._warn(f"Processing failed, showing the raw video: {exc}")
             except Exception as exc:
-                self._warn(f"Processing failed: {type(exc).__name__}: {exc}")
+                self._warn(f"Processing failed, showing the raw video: {type(exc).__name__}: {exc}")
         overlaid = output
         opts = self.overlay
         if (opts.show or opts.record) and faces and self._draw_overlay is not None:
