@@ -63,4 +63,5 @@ def _bars(image: np.ndarray, probs: np.ndarray, origin: tuple[int, int], scale: 
     for i, (name, p) in enumerate(zip(EMOTIONS, probs)):
         top = y + i * row
         cv2.rectangle(image, (x, top + 1), (x + int(width * float(p)), top + row - 2), EMOTION_COLORS[name], -1)
-        cv2.putText(image, name, (x + 2, top + row - 4), cv2.FONT_HERSHEY_SIMPLEX, 0.35 * scale, (255, 255, 255), 1, cv2.LINE_AA)
+        for color, weight in (((0, 0, 0), 3), ((255, 255, 255), 1)):  # outlined: readable over any bar
+            cv2.putText(image, name, (x + 2, top + row - 4), cv2.FONT_HERSHEY_SIMPLEX, 0.35 * scale, color, weight, cv2.LINE_AA)
