@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -349,7 +350,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> dict:
         print(f"{name}: " + ", ".join(f"{k} {v:g}" for k, v in results[name].items()), flush=True)
     data.face_check.close()
     mean = {k: round(float(np.mean([r[k] for r in results.values()])), 4) for k in next(iter(results.values()))}
-    report = {"command": "python -m tools.eval_style " + " ".join(argv), "settings": data.settings,
+    report = {"command": "python -m tools.eval_style " + shlex.join(argv), "settings": data.settings,
               "results": results, "mean": mean}
     print(table({**results, "mean": mean}))
     if args.sheet:

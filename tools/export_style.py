@@ -17,6 +17,7 @@ import argparse
 import copy
 import io
 import json
+import shlex
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -109,7 +110,7 @@ def export(net, path: Path, fp16: bool, meta: dict[str, str] | None = None) -> f
     return diff
 
 
-def export_pack(pack_dir: Path, runs: Path, fp16: bool, name: str, teacher_pack: str) -> dict:
+def export_pack(pack_dir: Path, runs: Path, fp16: bool, name: str, teacher_pack: str, command: str = "") -> dict:
     """Export the 7 per-emotion networks under ``runs`` into ``pack_dir`` with its pack.json."""
     models, training, diffs = {}, {}, {}
     for emo in EMOTIONS:
@@ -122,8 +123,9 @@ def export_pack(pack_dir: Path, runs: Path, fp16: bool, name: str, teacher_pack:
         meta = {"emocam.style": json.dumps({"emotion": emo, "arch": info["arch"], "command": info["command"]})}
         diffs[emo] = export(net, pack_dir / fname, fp16, meta)
         models[emo] = fname
-        training[emo] = {k: info[k] for k in ("command", "arch", "loss_description", "steps", "batch", "crop",
-                                              "seconds", "seconds_per_step") if k in info}
+        keys = ("command", "arch", "loss_description", "steps", "batch", "crop", "content_images", "seconds",
+                "seconds_per_step")
+        training[emo] = {k: info[k] for k in keys if k in info}
         training[emo]["final_loss"] = {k: round(v, 5) for k, v in info["final"].items() if k != "step"}
         print(f"{emo}: {fname} (onnxruntime vs torch max abs diff {diffs[emo]:.2e})", flush=True)
     pack = {"name": name, "kind": "per_emotion", "models": models,
@@ -131,7 +133,7 @@ def export_pack(pack_dir: Path, runs: Path, fp16: bool, name: str, teacher_pack:
             "description": f"Seven Johnson et al. fast style networks, one per emotion, each distilled on CPU "
                            f"from the '{teacher_pack}' pack's multistyle26 style for that emotion.",
             "teacher": teacher_info(teacher_pack),
-            "training": {"export": "python -m tools.export_style " + " ".join(sys.argv[1:]), "per_emotion": training},
+            "training": {"export": command, "per_emotion": training},
             "export_check": {"max_abs_diff_vs_torch": {k: float(f"{v:.3g}") for k, v in diffs.items()}},
             "eval": {}}
     old = pack_dir / "pack.json"
@@ -166,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     try:
         try:
@@ -177,7 +180,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not args.runs:
                 raise EmocamError("--pack needs --runs FOLDER")
             pack_dir = Path(args.pack)
-            export_pack(pack_dir, Path(args.runs), args.fp16, args.name or pack_dir.name, args.teacher_pack)
+            export_pack(pack_dir, Path(args.runs), args.fp16, args.name or pack_dir.name, args.teacher_pack,
+                        "python -m tools.export_style " + shlex.join(argv))
             print(f"wrote {pack_dir / 'pack.json'}")
             return 0
         if not args.checkpoint or not args.output:
