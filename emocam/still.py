@@ -82,7 +82,8 @@ def _check(args: argparse.Namespace) -> None:
         raise EmocamError(f"output must be .png, .jpg, .bmp or .webp: {args.output}")
 
 
-def stylize(content: np.ndarray, style: np.ndarray, args: argparse.Namespace, log=print) -> tuple[np.ndarray, list[dict]]:
+def stylize(content: np.ndarray, style: np.ndarray, args: argparse.Namespace,
+            log=print) -> tuple[np.ndarray, list[dict]]:
     """Optimise an image; returns (uint8 result, per-step loss records)."""
     torch = _torch()
     from emocam.nets import content_loss, default_layers, describe, gram_matrix, loss_network, style_loss, tv_loss

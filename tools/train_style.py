@@ -325,7 +325,8 @@ def train(args: argparse.Namespace) -> dict:
         "command": "python -m tools.train_style " + shlex.join(args.argv),
         "arch": args.arch, "loss": args.loss, "loss_description": desc,
         "init_from_teacher": bool(args.init_from_teacher), "steps": args.steps, "batch": args.batch,
-        "crop": args.crop, "lr": args.lr, "lr_final": args.lr_final, "content_images": len(images), "threads": args.threads,
+        "crop": args.crop, "lr": args.lr, "lr_final": args.lr_final, "content_images": len(images),
+        "threads": args.threads,
         "seconds": round(elapsed, 1), "seconds_per_step": round(elapsed / args.steps, 3),
         "first": history[0], "final": history[-1], "history": history,
     }
