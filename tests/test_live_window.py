@@ -1,12 +1,10 @@
 """The live window on the bundled sample clip: stylized frames, HUD, keys, recording, outputs, bad sources.
 
-One window serves the whole module (the models load once); tests run in file order and leave it running.
+One window serves the whole module (the models load once); tests run in file order, the last one closes it.
 """
 
 import json
 import os
-import time
-from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 

@@ -54,7 +54,7 @@ def make_pipeline(live: LiveSettings):
 def apply(pipeline, live: LiveSettings) -> None:
     """Copy every pipeline field of `live` into `pipeline.settings` (on the processing thread)."""
     fresh = pipeline_settings(live)
-    for name in ("device", "pack", "detector", "smoothing_s", "dwell_s", "strength", "process_size", "styles"):
+    for name in PIPELINE_FIELDS:
         setattr(pipeline.settings, name, getattr(fresh, name))
 
 
