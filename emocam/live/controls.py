@@ -91,7 +91,9 @@ class ControlsPanel(QWidget):
         box = QGroupBox("Style")
         form = QFormLayout(box)
         self.pack = QComboBox()
-        self.pack.addItems(packs or [self.settings.pack])
+        self.pack.addItems(packs)
+        if self.settings.pack not in packs:  # a pack given as a folder path
+            self.pack.addItem(self.settings.pack)
         self.pack.setCurrentText(self.settings.pack)
         self.pack.currentTextChanged.connect(lambda name: self._set("pack", name))
         form.addRow("Pack", self.pack)
