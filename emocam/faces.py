@@ -102,8 +102,12 @@ class FaceDetector:
         return faces
 
     def close(self) -> None:
+        """Release MediaPipe's graph; safe to call twice."""
+        if self._detector is None:
+            return
         with _native_stderr_silenced():
             self._detector.close()
+        self._detector = None
 
 
 def square_crop(image: np.ndarray, box: tuple[float, float, float, float], margin: float, size: int) -> np.ndarray:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from emocam.errors import EmocamError
 from emocam.emotion import DEFAULT_EMOTION_MODEL, EmotionClassifier
 from emocam.faces import FaceDetector
 from emocam.labels import EMOTIONS
@@ -74,6 +75,7 @@ class Pipeline:
         self.frame_emotion = FrameEmotion(self.settings.policy, self.settings.hold_s)
         self.blend = EmotionBlend(self.settings.blend_s)
         self._built: dict[str, tuple] = {}
+        self._failed: tuple[tuple, EmocamError] | None = None
         self._last_time: float | None = None
         self._ensure_components()
 
@@ -82,12 +84,19 @@ class Pipeline:
         return tuple(getattr(self.settings, n) for n in names)
 
     def _ensure_components(self) -> None:
+        """Build what the current settings need; a failed build is not retried until the settings change."""
+        key = self._key(_DETECTOR_KEYS + _MODEL_KEYS + _STYLE_KEYS)
+        if self._failed and self._failed[0] == key:
+            raise self._failed[1]
+        try:
+            self._build_components()
+        except EmocamError as exc:
+            self._failed = (key, exc)
+            raise
+        self._failed = None
+
+    def _build_components(self) -> None:
         s = self.settings
-        if self._built.get("detector") != self._key(_DETECTOR_KEYS):
-            if "detector" in self._built:
-                self.detector.close()
-            self.detector = FaceDetector(s.detector, s.min_confidence, self.video_mode)
-            self._built["detector"] = self._key(_DETECTOR_KEYS)
         if self._built.get("classifier") != self._key(_MODEL_KEYS):
             path = Path(s.emotion_model) if s.emotion_model else find_model(DEFAULT_EMOTION_MODEL)
             self.classifier = EmotionClassifier(path, s.device)
@@ -96,6 +105,13 @@ class Pipeline:
             self.pack = load_pack(s.pack)
             self.stylizer = Stylizer(self.pack, s.device)
             self._built["stylizer"] = self._key(_STYLE_KEYS)
+        # the detector comes last: a MediaPipe detector left unclosed by a failed build can deadlock in
+        # its __del__, so it is only made once the models (where device errors arise) are in place
+        if self._built.get("detector") != self._key(_DETECTOR_KEYS):
+            if "detector" in self._built:
+                self.detector.close()
+            self.detector = FaceDetector(s.detector, s.min_confidence, self.video_mode)
+            self._built["detector"] = self._key(_DETECTOR_KEYS)
         self._apply_style_overrides()
         self.tracker.max_miss_s = s.max_miss_s
         self.frame_emotion.policy, self.frame_emotion.hold_s = s.policy, s.hold_s
@@ -160,7 +176,9 @@ class Pipeline:
         return FrameResult(output, states, EMOTIONS[emotion], style_weights, timings, time)
 
     def close(self) -> None:
-        self.detector.close()
+        """Release the MediaPipe detector (always call this: MediaPipe's own finaliser can deadlock)."""
+        if "detector" in self._built:
+            self.detector.close()
 
 
 def _area(box: tuple[float, float, float, float]) -> float:

@@ -22,6 +22,7 @@ FRAGMENTED = {
     "avoid_negative_ts": "disabled",
 }
 FRAGMENTED_SUFFIXES = {".mp4", ".mov", ".m4v"}
+KEYFRAME_INTERVAL_S = 1.0
 # Audio codecs MP4 can hold; anything else is re-encoded to AAC.
 MP4_AUDIO = {"aac", "mp3", "opus", "ac3", "eac3", "alac", "flac"}
 
@@ -58,6 +59,9 @@ class VideoSink:
             codec_options["tune"] = "zerolatency"  # no lookahead: what is written survives a kill
         self.video.options = codec_options
         self.video.codec_context.gop_size = gop
+        # encode in the stream's fine time base: live frames come at uneven times, not on 1/fps slots
+        self.video.codec_context.time_base = self.video.time_base
+        self._last_keyframe_time: float | None = None
         self.audio_in = audio
         self.audio_out, self.audio_encoder = self._add_audio(audio)
         self.frames_written = 0
@@ -86,6 +90,9 @@ class VideoSink:
         pts = max(int(round(t / self.video.time_base)), self._last_pts + 1)
         frame.pts, frame.time_base = pts, self.video.time_base
         self._last_pts = pts
+        if self._last_keyframe_time is None or t - self._last_keyframe_time >= KEYFRAME_INTERVAL_S:
+            frame.pict_type = av.video.frame.PictureType.I  # a fragment boundary at least every second
+            self._last_keyframe_time = t
         with self._lock:
             for packet in self.video.encode(frame):
                 self.container.mux(packet)

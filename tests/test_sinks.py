@@ -1,0 +1,34 @@
+"""The video sink: crash-safe fragments at least every second, even at uneven live frame times."""
+from __future__ import annotations
+
+import av
+import numpy as np
+import pytest
+
+from emocam.sinks import VideoSink
+
+
+@pytest.mark.parametrize("fps", [1.5, 30.0])
+def test_uneven_times_are_kept_and_keyframes_come_every_second(fps, tmp_path):
+    path = tmp_path / "live.mp4"
+    sink = VideoSink(path, (64, 48), fps, low_latency=True)
+    t, times = 0.0, []
+    for i in range(40):
+        sink.write(np.full((48, 64, 3), i * 5, np.uint8), t)
+        times.append(t)
+        t += (0.1, 0.05, 0.7, 0.2)[i % 4]
+    sink.close()
+    with av.open(str(path)) as container:
+        frames = [(float(f.time), f.key_frame) for f in container.decode(video=0)]
+    np.testing.assert_allclose([t for t, _ in frames], times, atol=1e-3)
+    keys = [t for t, key in frames if key]
+    assert keys[0] == 0.0 and max(np.diff(keys)) <= 1.0 + 0.7 + 1e-6  # never more than a second plus one gap
+
+
+def test_odd_sizes_are_rounded_to_even(tmp_path):
+    sink = VideoSink(tmp_path / "odd.mp4", (65, 49), 25)
+    sink.write(np.zeros((49, 65, 3), np.uint8))
+    sink.close()
+    with av.open(str(tmp_path / "odd.mp4")) as container:
+        frame = next(container.decode(video=0))
+    assert (frame.width, frame.height) == (64, 48)
