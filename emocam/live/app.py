@@ -20,6 +20,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--virtual-cam", action="store_true", help="send the styled video to a virtual camera")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), help="where the networks run (default: saved)")
     parser.add_argument("--pack", metavar="NAME", help="style pack name or folder (default: saved, else 'default')")
+    parser.add_argument("--emotion-model", metavar="ONNX",
+                        help="an emotion model exported by tools/train_emotion (default: saved, else FER)")
     parser.add_argument("--duration", type=float, metavar="SECONDS", help="close the window after this many seconds")
     parser.add_argument("--screenshot", metavar="PATH", help="save a grab of the window just before it closes")
 
@@ -50,6 +52,8 @@ def check_arguments(args: argparse.Namespace) -> None:
             raise EmocamError(f"--screenshot must end in {', '.join(SCREENSHOT_SUFFIXES)}, got {shot.name}")
         if not shot.parent.resolve().is_dir():
             raise EmocamError(f"--screenshot: folder {shot.parent} does not exist")
+    if args.emotion_model and not Path(args.emotion_model).is_file():
+        raise EmocamError(f"emotion model not found: {args.emotion_model}")
     if args.pack:
         from emocam.live import pipeline_link
 
@@ -69,10 +73,11 @@ def run(args: argparse.Namespace | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("emocam")
     store = SettingsStore()
-    if args.device or args.pack:  # command-line choices override the saved ones and are saved
+    if args.device or args.pack or args.emotion_model:  # command-line choices override the saved ones and are saved
         settings = store.load()
         settings.device = args.device or settings.device
         settings.pack = args.pack or settings.pack
+        settings.emotion_model = str(Path(args.emotion_model).resolve()) if args.emotion_model else settings.emotion_model
         store.save(settings)
     window = MainWindow(store, source=str(args.source), record_path=args.record, virtual_cam=args.virtual_cam)
     window.show()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -13,7 +14,9 @@ from emocam.labels import EMOTIONS
 from emocam.live.settings_store import LiveSettings
 
 # LiveSettings fields the pipeline reads every frame (it rebuilds models itself when device/pack change)
-PIPELINE_FIELDS = ("device", "pack", "detector", "smoothing_s", "dwell_s", "strength", "process_size", "styles")
+PIPELINE_FIELDS = (
+    "device", "pack", "detector", "smoothing_s", "dwell_s", "strength", "process_size", "styles", "emotion_model",
+)
 
 
 @dataclass
@@ -41,6 +44,7 @@ def pipeline_settings(live: LiveSettings):
         strength=live.strength,
         process_size=live.process_size or None,
         styles=dict(live.styles.get(live.pack, {})),
+        emotion_model=Path(live.emotion_model) if live.emotion_model else None,
     )
 
 
