@@ -10,7 +10,7 @@ import numpy as np
 
 from emocam.errors import EmocamError
 from emocam.labels import EMOTIONS
-from emocam.manifest import find_model, model_dirs
+from emocam.manifest import find_model, load_manifest, model_dirs, verify_file
 from emocam.runtime import create_session
 
 MULTISTYLE_COUNT = 26
@@ -30,8 +30,12 @@ class StylePack:
 
 
 def _resolve_file(folder: Path, name: str) -> Path:
+    """A pack's model file: beside pack.json (verified when the models manifest lists it), else by find_model."""
     local = folder / name
-    return local if local.is_file() else find_model(name)
+    if not local.is_file():
+        return find_model(name)
+    key = f"packs/{folder.name}/{name}"
+    return verify_file(local, key) if key in load_manifest() else local
 
 
 def style_vector(spec, emotion: str, pack: Path) -> np.ndarray:

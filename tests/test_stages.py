@@ -165,3 +165,18 @@ def test_cuda_without_a_gpu_is_an_error_not_a_fallback():
         pytest.skip("this machine has a working CUDA")
     with pytest.raises(EmocamError, match="cuda"):
         Pipeline(Settings(device="cuda"))
+
+
+def test_a_shipped_pack_file_with_a_wrong_sha256_is_refused(tmp_path):
+    import shutil
+
+    from emocam.style import pack_folders
+
+    copy = tmp_path / "johnson-distilled"
+    shutil.copytree(pack_folders()["johnson-distilled"], copy)
+    data = bytearray((copy / "angry.onnx").read_bytes())
+    data[-10] ^= 0xFF
+    (copy / "angry.onnx").write_bytes(bytes(data))
+    with pytest.raises(EmocamError, match="sha256"):
+        load_pack(copy)
+    assert load_pack("johnson-distilled").kind == "per_emotion"
