@@ -15,9 +15,8 @@ from emocam.errors import EmocamError
 from emocam.labels import EMOTIONS
 from emocam.pipeline import FrameResult, Pipeline, Settings
 from emocam.sinks import ImageSink, VideoSink
-from emocam.sources import IMAGE_SUFFIXES, ImageSource, Source, VideoFileSource, open_source
+from emocam.sources import IMAGE_SUFFIXES, SAMPLE_CLIP, ImageSource, Source, VideoFileSource, open_source
 
-SAMPLE = Path(__file__).parent / "data" / "sample.mp4"
 VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".mkv"}
 # a decoded stream this much shorter than its header says is treated as truncated
 TRUNCATION_TOLERANCE = 0.02
@@ -60,7 +59,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("input", nargs="?", type=Path, default=SAMPLE, help="video, image or folder of images (default: the bundled sample clip)")
+    parser.add_argument("input", nargs="?", type=Path, default=SAMPLE_CLIP, help="video, image or folder of images (default: the bundled sample clip)")
     parser.add_argument("-o", "--output", type=Path, help="output file (video or image) or folder (default: INPUT_NAME.emocam.mp4 here)")
     parser.add_argument("--json", type=Path, help="write one JSON record per frame (JSON Lines) to this file")
     parser.add_argument("--overlay", action="store_true", help="draw face boxes, track ids and emotion bars")

@@ -59,16 +59,15 @@ def read_image(path: str, long_side: int) -> np.ndarray:
     """RGB uint8 image resized so its long side is ``long_side``."""
     import cv2
 
+    from emocam.sources import read_image as read_rgb
+
     if not Path(path).is_file():
         raise EmocamError(f"image not found: {path}")
-    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if bgr is None:
-        raise EmocamError(f"cannot read image {path}")
-    h, w = bgr.shape[:2]
+    rgb = read_rgb(Path(path))
+    h, w = rgb.shape[:2]
     scale = long_side / max(h, w)
     size = (max(16, round(w * scale)), max(16, round(h * scale)))
-    bgr = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
 
 
 def _check(args: argparse.Namespace) -> None:

@@ -195,7 +195,7 @@ def test_tiny_training_export_and_eval(generated: dict[str, Path], tmp_path: Pat
     expw = ed.load_dataset(generated["expw"])
     idx = np.arange(12)
     clf = EmotionClassifier(out / "tiny.onnx", "cpu")
-    app = np.concatenate([clf.classify(ed.read_rgb(expw.items[i][0]), [expw.items[i][1]]) for i in idx])
+    app = np.concatenate([clf.classify(ed.read_image(expw.items[i][0]), [expw.items[i][1]]) for i in idx])
     tool = OnnxPredictor(out / "tiny.onnx").predict(ed.load_images(expw, idx, 48))
     assert np.abs(app - tool).max() < 1e-5
 

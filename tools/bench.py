@@ -28,10 +28,9 @@ import onnxruntime as ort
 
 from emocam.errors import EmocamError
 from emocam.pipeline import Pipeline, Settings
-from emocam.render import SAMPLE
 from emocam.runtime import available_devices, cuda_status
 from emocam.sinks import VideoSink
-from emocam.sources import VideoFileSource
+from emocam.sources import SAMPLE_CLIP, VideoFileSource
 
 STAGES = ("decode", "detect", "classify", "stylize", "encode")
 KNOWN_DEVICES = ("cpu", "cuda")
@@ -96,7 +95,7 @@ def parse_process_sizes(spec: str) -> list[int | None]:
 
 
 # -- input clips ----------------------------------------------------------------------------------------
-def sample_frames(count: int, source: Path = SAMPLE) -> list[np.ndarray]:
+def sample_frames(count: int, source: Path = SAMPLE_CLIP) -> list[np.ndarray]:
     """`count` frames spread evenly over the sample clip (face close-up, no face, two faces)."""
     clip = VideoFileSource(source)
     try:

@@ -20,6 +20,7 @@ import numpy as np
 
 from emocam.errors import EmocamError
 from emocam.faces import square_crop  # the app's own face crop: square, margin, edge padding, resize
+from emocam.sources import read_image
 
 try:
     from emocam.labels import EMOTIONS
@@ -122,15 +123,6 @@ def load_images(data: EmotionSet, indices: Sequence[int] | np.ndarray | None = N
     return out
 
 
-def read_rgb(path: str | Path) -> np.ndarray:
-    """Decode an image file as RGB uint8; EmocamError if it cannot be read."""
-    buf = np.fromfile(str(path), dtype=np.uint8) if Path(path).is_file() else None
-    image = cv2.imdecode(buf, cv2.IMREAD_COLOR) if buf is not None and buf.size else None
-    if image is None:
-        raise EmocamError(f"cannot read image {path}")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-
-
 # --- ExpW -------------------------------------------------------------------------------------
 
 
@@ -194,7 +186,7 @@ def load_expw(path: Path, images: Path | None = None, margin: float = CROP_MARGI
 
     @lru_cache(maxsize=4)
     def picture(p: str) -> np.ndarray:
-        return read_rgb(p)
+        return read_image(p)
 
     def read(item: tuple[str, tuple[int, int, int, int]], size: int) -> np.ndarray:
         return square_crop(picture(item[0]), item[1], margin, size)
@@ -298,7 +290,7 @@ def load_folder(path: Path) -> EmotionSet:
         raise EmocamError(f"{path}: no images in class folders named after {', '.join(EMOTIONS)}")
     split_arr = np.array(splits, np.int8) if split_dirs else None
     def read(p: str, size: int) -> np.ndarray:
-        return resize_square(read_rgb(p), size)
+        return resize_square(read_image(p), size)
 
     return EmotionSet("folder", str(path), items, np.array(labels, np.int64), read, split_arr, notes)
 

@@ -32,8 +32,9 @@ import numpy as np
 
 from emocam.errors import EmocamError
 from emocam.labels import EMOTIONS
+from emocam.sources import SAMPLE_CLIP, open_source
+from emocam.tracking import iou
 
-SAMPLE_CLIP = Path(__file__).resolve().parent.parent / "emocam" / "data" / "sample.mp4"
 STILL_FRAMES = (0, 60, 150, 180)  # frames of the sample clip with faces
 GRAM_LAYERS = ("r1", "r2", "r3", "r4")
 
@@ -94,14 +95,6 @@ class GramDistance:
         return float(np.mean([float((g[k] - r[k]).norm() / r[k].norm()) for k in GRAM_LAYERS]))
 
 
-def iou(a: Sequence[float], b: Sequence[float]) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
-
-
 class FaceCheck:
     """Faces kept after styling and the emotion score (cosine similarity of emotion probabilities)."""
 
@@ -135,18 +128,7 @@ class FaceCheck:
 
 def read_frames(path: Path, count: int, long_side: int, start: int = 0) -> list[np.ndarray]:
     """``count`` consecutive RGB frames from ``start``, resized to ``long_side`` (multiples of 4)."""
-    cap = cv2.VideoCapture(str(path))
-    if not cap.isOpened():
-        raise EmocamError(f"cannot open video {path}")
-    frames, index = [], 0
-    while len(frames) < count:
-        ok, bgr = cap.read()
-        if not ok:
-            break
-        if index >= start:
-            frames.append(_resize(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), long_side))
-        index += 1
-    cap.release()
+    frames = [_resize(image, long_side) for image in _video_images(path, range(start, start + count))]
     if len(frames) < 2:
         raise EmocamError(f"{path}: need at least 2 frames from frame {start}, got {len(frames)}")
     return frames
@@ -154,17 +136,21 @@ def read_frames(path: Path, count: int, long_side: int, start: int = 0) -> list[
 
 def read_frame_set(path: Path, indices: Sequence[int]) -> list[np.ndarray]:
     """Chosen RGB frames of a video at full size."""
-    cap = cv2.VideoCapture(str(path))
-    out, index = [], 0
-    wanted = set(indices)
-    while len(out) < len(wanted):
-        ok, bgr = cap.read()
-        if not ok:
-            break
-        if index in wanted:
-            out.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
-        index += 1
-    cap.release()
+    return _video_images(path, indices)
+
+
+def _video_images(path: Path, indices: Sequence[int]) -> list[np.ndarray]:
+    """The RGB frames of a video at the given frame indices (decoding stops after the last one)."""
+    wanted, out = set(indices), []
+    source = open_source(path)
+    try:
+        for frame in source.frames():
+            if frame.index in wanted:
+                out.append(frame.image)
+            if len(out) == len(wanted):
+                break
+    finally:
+        source.close()
     return out
 
 
@@ -221,7 +207,7 @@ class EvalData:
         self.face_check = FaceCheck(self.faces)
         self.settings = {"stills": f"skimage astronaut + {SAMPLE_CLIP.name} frames {list(STILL_FRAMES)}, "
                                    f"long side {still_size}",
-                         "faces": f"the same at long side 512, MediaPipe short range, IoU > 0.5",
+                         "faces": "the same at long side 512, MediaPipe short range, IoU > 0.5",
                          "clip": f"{video.name}: {len(self.clip)} frames, long side {clip_size}",
                          "gram_net": "RandomFeatures(seed=1234) layers r1-r4",
                          "input_flicker": round(self.input_flicker, 5)}

@@ -17,6 +17,7 @@ import statistics
 import sys
 import tempfile
 import time
+from emocam.sources import SAMPLE_CLIP
 from pathlib import Path
 
 
@@ -36,8 +37,7 @@ def rss_mb() -> float:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m tools.soak", description=__doc__.splitlines()[0])
-    here = Path(__file__).resolve().parent.parent
-    parser.add_argument("--source", default=str(here / "emocam" / "data" / "sample.mp4"), help="video file (loops)")
+    parser.add_argument("--source", default=str(SAMPLE_CLIP), help="video file (loops)")
     parser.add_argument("--minutes", type=float, default=20.0)
     parser.add_argument("--interval", type=float, default=60.0, help="seconds per table row")
     parser.add_argument("--process-size", type=int, default=384, help="longest side the style network sees")

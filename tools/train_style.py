@@ -26,6 +26,7 @@ from typing import Sequence
 import numpy as np
 
 from emocam.errors import EmocamError
+from emocam.sources import read_image
 
 OPENCV_DATA = Path("/usr/share/doc/opencv-doc/examples/data")
 # real photos; the astronaut is held out for previews and evaluation
@@ -38,14 +39,6 @@ IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 MAX_SIDE = 640
 
 
-def read_image(path: Path) -> np.ndarray:
-    """RGB uint8 image from a file; EmocamError if unreadable."""
-    import cv2
-
-    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if img is None:
-        raise EmocamError(f"cannot read image {path}")
-    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
 
 def _shrink(img: np.ndarray) -> np.ndarray:

@@ -1,3 +1,6 @@
-from emocam.live.app import main
+"""`python -m emocam.live`: the same as `emocam live` (one error path: emocam.cli)."""
+import sys
 
-raise SystemExit(main())
+from emocam.cli import main
+
+raise SystemExit(main(["live", *sys.argv[1:]]))

@@ -106,13 +106,3 @@ def run(args: argparse.Namespace | None = None) -> int:
             window.close()
     return 0
 
-
-def main() -> int:
-    """`python -m emocam.live`: the same as `emocam live`."""
-    parser = argparse.ArgumentParser(prog="emocam live")
-    add_arguments(parser)
-    try:
-        return run(parser.parse_args())
-    except EmocamError as exc:
-        print(f"emocam: error: {exc}", file=sys.stderr)
-        return 2

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import queue
 import threading
-from pathlib import Path
 
 import cv2
 import numpy as np
 
 from emocam.live import pipeline_link
 from emocam.live.priority import lower_priority
+from emocam.sources import SAMPLE_CLIP
 
-SAMPLE_CLIP = Path(__file__).resolve().parent.parent / "data" / "sample.mp4"
 SIDE = 112
 
 
