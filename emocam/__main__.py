@@ -1,3 +1,3 @@
-from emocam.cli import main
+from emocam.cli import entry
 
-raise SystemExit(main())
+raise SystemExit(entry())

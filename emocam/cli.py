@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from pathlib import Path
 
@@ -12,9 +13,11 @@ from emocam.errors import EmocamError
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The argument parser; only the chosen subcommand's module is imported (PySide6 and torch are slow)."""
-    from emocam import render
+    from emocam.commands import render
 
-    parser = argparse.ArgumentParser(prog="emocam", description="Restyle video by the emotion on people's faces.")
+    parser = argparse.ArgumentParser(
+        prog="emocam", description="Restyle video by the emotion on people's faces.",
+        epilog="--verbose anywhere on the line also shows what native libraries print (MediaPipe, OpenCV, codecs).")
     parser.add_argument("--version", action="version", version=f"emocam {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -37,7 +40,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-SUBCOMMAND_MODULES = {"live": "emocam.live.app", "still": "emocam.still"}
+SUBCOMMAND_MODULES = {"live": "emocam.live.app", "still": "emocam.commands.still"}
 
 
 def _attach(parser: argparse.ArgumentParser, module_name: str) -> None:
@@ -52,7 +55,7 @@ def _attach(parser: argparse.ArgumentParser, module_name: str) -> None:
 
 def dispatch(args: argparse.Namespace) -> int:
     if args.command == "render":
-        from emocam.render import run
+        from emocam.commands.render import run
 
         return run(args)
     if args.command in SUBCOMMAND_MODULES:
@@ -60,16 +63,29 @@ def dispatch(args: argparse.Namespace) -> int:
             raise EmocamError(args.import_error)
         return importlib.import_module(SUBCOMMAND_MODULES[args.command]).run(args)
     if args.command == "info":
-        from emocam.info import info_ok, info_report
+        from emocam.commands.info import info_ok, info_report
 
         print(info_report())
         return 0 if info_ok() else 1
     if args.command == "models":
-        from emocam.fetch import fetch_models
+        from emocam.modelstore.fetch import fetch_models
 
         fetch_models(args.dest, convert=args.convert)
         return 0
     raise EmocamError(f"unknown command {args.command}")
+
+
+def quiet_native_stderr() -> None:
+    """Send what native libraries write straight to file descriptor 2 (MediaPipe's glog lines such as
+    `Logging before InitGoogle()`, libpng/libjpeg warnings, OpenCV camera errors) to /dev/null, while
+    Python's own `sys.stderr` (emocam's messages, progress bars) keeps a private copy of the real stderr."""
+    sys.stderr.flush()
+    private = os.dup(2)
+    os.set_inheritable(private, False)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    sys.stderr = os.fdopen(private, "w", buffering=1, encoding=sys.stderr.encoding, errors="backslashreplace")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -85,5 +101,15 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def entry() -> int:
+    """The `emocam` program: library chatter stays off the terminal unless --verbose."""
+    argv = sys.argv[1:]
+    if "--verbose" in argv:
+        argv = [arg for arg in argv if arg != "--verbose"]
+    else:
+        quiet_native_stderr()
+    return main(argv or ["live"])
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(entry())

@@ -15,7 +15,7 @@ SAMPLE_CLIP = REPO / "emocam" / "data" / "sample.mp4"
 @pytest.fixture(scope="session", autouse=True)
 def models() -> None:
     """The model files from `emocam models fetch`, fetched into models/ when they are missing."""
-    from emocam.fetch import ensure_models
+    from emocam.modelstore.fetch import ensure_models
 
     ensure_models()
 

@@ -1,5 +1,5 @@
 """tools/bench: a tiny run prints a table with every stage and a positive fps; bad options exit 2.
-Also tools/pack_sheet on a toy per_emotion pack."""
+Also tools.style.sheet on a toy per_emotion pack."""
 from __future__ import annotations
 
 import json
@@ -77,7 +77,7 @@ def test_bench_runs_a_per_emotion_pack(toy_pack, capsys):
 
 
 def test_pack_sheet_with_teacher(toy_pack, tmp_path, astronaut):
-    from tools import pack_sheet
+    from tools.style import sheet as pack_sheet
 
     sheet = pack_sheet.make_sheet(str(toy_pack), astronaut[:200, 100:300], "test", "cpu", teacher_name="default", max_width=800)
     assert sheet.shape[1] <= 800 and sheet.dtype == np.uint8

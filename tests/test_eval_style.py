@@ -1,4 +1,4 @@
-"""tools.eval_style: metrics on a short generated clip; a student equal to its teacher scores as such."""
+"""tools.style.evaluate: metrics on a short generated clip; a student equal to its teacher scores as such."""
 from __future__ import annotations
 
 import json
@@ -9,8 +9,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from tools import eval_style, export_style  # noqa: E402
-from tools.multistyle_teacher import slim_from_multistyle  # noqa: E402
+from tools.style import evaluate as eval_style, export as export_style  # noqa: E402
+from tools.style.teacher import slim_from_multistyle  # noqa: E402
 
 
 def pan_clip(image: np.ndarray, n: int, size: tuple[int, int] = (128, 96), step: int = 3) -> list[np.ndarray]:

@@ -71,7 +71,7 @@ def test_shows_stylized_frames_and_a_live_hud(qtbot, window):
     assert frame is not None and frame.shape == (480, 640, 3)
     assert frame.std() > 20, "blank frame"
     assert np.abs(shown.output.astype(int) - shown.raw.astype(int)).mean() > 15, "raw frame, not stylized"
-    qtbot.waitUntil(lambda: window.video.hud and float(window.video.hud[0].split()[0]) > 0, timeout=5000)
+    qtbot.waitUntil(lambda: bool(window.video.hud) and float(window.video.hud[0].split()[0]) > 0, timeout=5000)
     assert any("stylize" in line for line in window.video.hud)
     assert window.controls.devices_label.text().startswith("detect cpu")
 

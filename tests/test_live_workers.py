@@ -67,7 +67,7 @@ def test_a_picture_keeps_coming_instead_of_ending(tmp_path):
 
 
 class SlowPipeline:
-    """Takes 150 ms a frame, like a style network on a slow CPU (a test double for emocam.pipeline)."""
+    """Takes 150 ms a frame, like a style network on a slow CPU (a test double for emocam.pipeline.pipeline)."""
 
     devices = {"detect": "cpu"}
 

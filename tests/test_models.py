@@ -10,7 +10,8 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from emocam import fetch, info, manifest
+from emocam.commands import info
+from emocam.modelstore import fetch, manifest
 from emocam.errors import EmocamError
 from emocam.labels import EMOTIONS
 

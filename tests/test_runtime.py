@@ -6,10 +6,10 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from emocam import runtime
+from emocam.modelstore import runtime
 from emocam.errors import EmocamError
-from emocam.fetch import ensure_models
-from emocam.manifest import find_model
+from emocam.modelstore.fetch import ensure_models
+from emocam.modelstore.manifest import find_model
 
 
 @pytest.fixture(scope="module")

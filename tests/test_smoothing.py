@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from emocam.labels import EMOTIONS, NEUTRAL
-from emocam.smoothing import EmotionSmoother, FrameEmotion, TrackEmotion
+from emocam.pipeline.smoothing import EmotionSmoother, FrameEmotion, TrackEmotion
 
 HAPPY, ANGRY = EMOTIONS.index("happy"), EMOTIONS.index("angry")
 

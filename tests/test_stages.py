@@ -8,15 +8,15 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
-from emocam.emotion import DEFAULT_EMOTION_MODEL, EmotionClassifier
+from emocam.pipeline.emotion import DEFAULT_EMOTION_MODEL, EmotionClassifier
 from emocam.errors import EmocamError
-from emocam.faces import Face, FaceDetector, square_crop
+from emocam.pipeline.faces import Face, FaceDetector, square_crop
 from emocam.labels import EMOTIONS
-from emocam.manifest import find_model
-from emocam.pipeline import Pipeline, Settings
-from emocam.sources import open_source
-from emocam.style import EmotionBlend, Stylizer, load_pack, processing_shape
-from emocam.tracking import Tracker
+from emocam.modelstore.manifest import find_model
+from emocam.pipeline.pipeline import Pipeline, Settings
+from emocam.pipeline.sources import open_source
+from emocam.pipeline.style import EmotionBlend, Stylizer, load_pack, processing_shape
+from emocam.pipeline.tracking import Tracker
 
 
 @pytest.mark.parametrize("detector_range", ["short", "full"])
@@ -159,7 +159,7 @@ def test_pipeline_stylizes_and_reports(astronaut):
 
 
 def test_cuda_without_a_gpu_is_an_error_not_a_fallback():
-    from emocam.runtime import cuda_status
+    from emocam.modelstore.runtime import cuda_status
 
     if cuda_status()[0]:
         pytest.skip("this machine has a working CUDA")
@@ -170,7 +170,7 @@ def test_cuda_without_a_gpu_is_an_error_not_a_fallback():
 def test_a_shipped_pack_file_with_a_wrong_sha256_is_refused(tmp_path):
     import shutil
 
-    from emocam.style import pack_folders
+    from emocam.pipeline.style import pack_folders
 
     copy = tmp_path / "johnson-distilled"
     shutil.copytree(pack_folders()["johnson-distilled"], copy)

@@ -8,9 +8,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from emocam import still  # noqa: E402
+from emocam.commands import still  # noqa: E402
 from emocam.errors import EmocamError  # noqa: E402
-from emocam.nets import VGG16Features  # noqa: E402
+from emocam.loss_networks import VGG16Features  # noqa: E402
 
 
 @pytest.fixture()

@@ -14,8 +14,8 @@ import pytest
 
 from emocam.errors import EmocamError
 from emocam.labels import EMOTIONS
-from tools import emotion_data as ed
-from tools import emotion_report, eval_emotion, make_emotion_dataset, train_emotion
+from tools.emotion import data as ed
+from tools.emotion import evaluate as eval_emotion, make_dataset as make_emotion_dataset, report as emotion_report, train as train_emotion
 
 ROOT = Path(__file__).resolve().parent.parent
 FER_MODEL = ROOT / "models" / "emotion_fer_minixception.onnx"
@@ -153,7 +153,7 @@ def test_metrics_known_values() -> None:
 
 
 def test_seed_architecture_at_128() -> None:
-    from tools.emotion_model import build_model
+    from tools.emotion.model import build_model
 
     model = build_model(128)
     assert len(model.layers) - 1 == 21  # the seed's 21 layers after the input
@@ -180,17 +180,17 @@ def test_tiny_training_export_and_eval(generated: dict[str, Path], tmp_path: Pat
     assert meta["emocam.input"] == {"size": [48, 48], "channels": 3, "layout": "NHWC", "range": [0.0, 1.0]}
     assert meta["emocam.labels"] == list(EMOTIONS)
     entry = json.loads((out / "tiny.manifest.json").read_text())["tiny.onnx"]
-    from emocam.manifest import sha256_file
+    from emocam.modelstore.manifest import sha256_file
 
     assert entry["sha256"] == sha256_file(out / "tiny.onnx")
-    assert entry["source"].startswith("python -m tools.train_emotion --data ")
+    assert entry["source"].startswith("python -m tools.emotion.train --data ")
     assert entry["license"].startswith("trained by you on folder")
     assert entry["input"] == meta["emocam.input"] and entry["labels"] == list(EMOTIONS)
     capsys.readouterr()
 
     # The app's classifier (its crop, resize and scaling) gives the same output as training-side preprocessing.
-    from emocam.emotion import EmotionClassifier
-    from tools.emotion_model import OnnxPredictor
+    from emocam.pipeline.emotion import EmotionClassifier
+    from tools.emotion.model import OnnxPredictor
 
     expw = ed.load_dataset(generated["expw"])
     idx = np.arange(12)
@@ -224,9 +224,9 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_bad_input_exits_2_with_one_line(tmp_path: Path) -> None:
     (tmp_path / "label.lst").write_text("only three fields\n")
-    for args in (("tools.train_emotion", "--data", str(tmp_path / "missing")),
-                 ("tools.train_emotion", "--data", str(tmp_path / "label.lst"), "--images", str(tmp_path)),
-                 ("tools.eval_emotion", "--model", str(FER_MODEL), "--data", str(tmp_path / "missing"))):
+    for args in (("tools.emotion.train", "--data", str(tmp_path / "missing")),
+                 ("tools.emotion.train", "--data", str(tmp_path / "label.lst"), "--images", str(tmp_path)),
+                 ("tools.emotion.evaluate", "--model", str(FER_MODEL), "--data", str(tmp_path / "missing"))):
         r = _run(*args)
         assert r.returncode == 2, r.stderr
         lines = r.stderr.strip().splitlines()

@@ -10,11 +10,11 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from emocam.errors import EmocamError  # noqa: E402
-from emocam.nets import VGG16Features  # noqa: E402
-from tools import export_style, train_style  # noqa: E402
-from tools.multistyle_teacher import OnnxTeacher, parse_style, slim_from_multistyle  # noqa: E402
-from tools.style_losses import DistillLoss, PerceptualLoss, temporal_loss  # noqa: E402
-from tools.style_nets import SlimNet, TransformerNet  # noqa: E402
+from emocam.loss_networks import VGG16Features  # noqa: E402
+from tools.style import export as export_style, train as train_style  # noqa: E402
+from tools.style.teacher import OnnxTeacher, parse_style, slim_from_multistyle  # noqa: E402
+from tools.style.losses import DistillLoss, PerceptualLoss, temporal_loss  # noqa: E402
+from tools.style.nets import SlimNet, TransformerNet  # noqa: E402
 
 torch.set_num_threads(1)
 
@@ -124,7 +124,7 @@ def test_cli_writes_checkpoint_record_and_curves(tmp_path, capsys):
     assert "loss: distill from multistyle26 style 19" in capsys.readouterr().out
     record = json.loads((out / "train.json").read_text())
     assert record["loss"] == "distill" and record["steps"] == 3
-    assert record["command"].startswith("python -m tools.train_style --out")
+    assert record["command"].startswith("python -m tools.style.train --out")
     assert "temporal" in record["final"]
     assert (out / "model.pt").is_file() and (out / "loss.png").stat().st_size > 1000
 
@@ -139,7 +139,7 @@ def test_cli_errors(tmp_path, capsys):
 
 def test_export_matches_torch_and_pack_loads(tmp_path):
     from emocam.labels import EMOTIONS
-    from emocam.style import Stylizer, load_pack
+    from emocam.pipeline.style import Stylizer, load_pack
 
     net = slim_from_multistyle("5").eval()
     assert export_style.export(net, tmp_path / "a.onnx", fp16=False) < 1e-4
@@ -149,7 +149,7 @@ def test_export_matches_torch_and_pack_loads(tmp_path):
         (runs / emo).mkdir(parents=True)
         torch.save({"arch": "slim", "state_dict": net.state_dict(), "step": 1}, runs / emo / "model.pt")
         (runs / emo / "train.json").write_text(json.dumps(
-            {"command": f"python -m tools.train_style --out {emo}", "arch": "slim", "loss_description": "x",
+            {"command": f"python -m tools.style.train --out {emo}", "arch": "slim", "loss_description": "x",
              "steps": 1, "final": {"step": 1, "total": 0.5}}))
     pack_dir = tmp_path / "pack"
     pack = export_style.export_pack(pack_dir, runs, False, "test-pack", "default")

@@ -14,8 +14,9 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("tensorflow")
 
 from emocam.labels import EMOTIONS  # noqa: E402
-from tools import export_style, make_emotion_dataset, train_emotion  # noqa: E402
-from tools.multistyle_teacher import slim_from_multistyle  # noqa: E402
+from tools.emotion import make_dataset as make_emotion_dataset, train as train_emotion  # noqa: E402
+from tools.style import export as export_style  # noqa: E402
+from tools.style.teacher import slim_from_multistyle  # noqa: E402
 
 
 def render(sample_clip: Path, out: Path, *extra: str) -> list[dict]:
@@ -48,7 +49,7 @@ def test_render_with_an_exported_per_emotion_pack(sample_clip, tmp_path):
         net = slim_from_multistyle(str(style))
         torch.save({"arch": "slim", "state_dict": net.state_dict(), "step": 0}, runs / emotion / "model.pt")
         (runs / emotion / "train.json").write_text(json.dumps(
-            {"command": f"python -m tools.train_style --arch slim --init-from-teacher --teacher-style {style}",
+            {"command": f"python -m tools.style.train --arch slim --init-from-teacher --teacher-style {style}",
              "arch": "slim", "loss_description": "none (teacher weights folded in)", "steps": 0, "final": {}}))
     pack = tmp_path / "pack"
     export_style.export_pack(pack, runs, False, "folded", "default")
@@ -67,7 +68,7 @@ def test_live_window_takes_an_emotion_model(tmp_path, monkeypatch):
     from emocam.live import app
     from emocam.live.pipeline_link import make_pipeline
     from emocam.live.settings_store import LiveSettings
-    from emocam.manifest import find_model
+    from emocam.modelstore.manifest import find_model
 
     model = find_model("emotion_fer_minixception.onnx")
     args = app.defaults()

@@ -27,10 +27,10 @@ import numpy as np
 import onnxruntime as ort
 
 from emocam.errors import EmocamError
-from emocam.pipeline import Pipeline, Settings
-from emocam.runtime import available_devices, cuda_status
-from emocam.sinks import VideoSink
-from emocam.sources import SAMPLE_CLIP, VideoFileSource
+from emocam.pipeline.pipeline import Pipeline, Settings
+from emocam.modelstore.runtime import available_devices, cuda_status
+from emocam.pipeline.sinks import VideoSink
+from emocam.pipeline.sources import SAMPLE_CLIP, VideoFileSource
 
 STAGES = ("decode", "detect", "classify", "stylize", "encode")
 KNOWN_DEVICES = ("cpu", "cuda")
@@ -270,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
             raise EmocamError("--frames must be at least 1 and --warmup at least 0")
         if args.frames + args.warmup > 2000:
             raise EmocamError("--frames + --warmup must be at most 2000")
-        from emocam.style import load_pack
+        from emocam.pipeline.style import load_pack
 
         load_pack(args.pack)  # a bad pack fails before any work
         devices = parse_devices(args.devices)

@@ -17,7 +17,7 @@ import statistics
 import sys
 import tempfile
 import time
-from emocam.sources import SAMPLE_CLIP
+from emocam.pipeline.sources import SAMPLE_CLIP
 from pathlib import Path
 
 

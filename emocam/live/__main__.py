@@ -1,6 +1,7 @@
 """`python -m emocam.live`: the same as `emocam live` (one error path: emocam.cli)."""
 import sys
 
-from emocam.cli import main
+from emocam.cli import entry
 
-raise SystemExit(main(["live", *sys.argv[1:]]))
+sys.argv[1:1] = ["live"]
+raise SystemExit(entry())

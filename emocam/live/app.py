@@ -21,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), help="where the networks run (default: saved)")
     parser.add_argument("--pack", metavar="NAME", help="style pack name or folder (default: saved, else 'default')")
     parser.add_argument("--emotion-model", metavar="ONNX",
-                        help="an emotion model exported by tools/train_emotion (default: saved, else FER)")
+                        help="an emotion model exported by tools.emotion.train (default: saved, else FER)")
     parser.add_argument("--duration", type=float, metavar="SECONDS", help="close the window after this many seconds")
     parser.add_argument("--screenshot", metavar="PATH", help="save a grab of the window just before it closes")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emocam.compose import draw_overlay  # noqa: F401 (re-exported for the processing worker)
+from emocam.pipeline.annotate import draw_overlay  # noqa: F401 (re-exported for the processing worker)
 from emocam.errors import EmocamError
 from emocam.labels import EMOTIONS
 from emocam.live.settings_store import LiveSettings
@@ -28,12 +28,12 @@ class PackInfo:
     mapping: dict[str, object]  # emotion -> style index (multistyle) or model file name
     choices: int
     editable: bool
-    pack: object  # emocam.style.StylePack
+    pack: object  # emocam.pipeline.style.StylePack
 
 
 def pipeline_settings(live: LiveSettings):
-    """emocam.pipeline.Settings from the window's settings."""
-    from emocam.pipeline import Settings
+    """emocam.pipeline.pipeline.Settings from the window's settings."""
+    from emocam.pipeline.pipeline import Settings
 
     return Settings(
         device=live.device,
@@ -50,7 +50,7 @@ def pipeline_settings(live: LiveSettings):
 
 def make_pipeline(live: LiveSettings):
     """A new Pipeline for `live` (loads the models: call it off the GUI thread)."""
-    from emocam.pipeline import Pipeline
+    from emocam.pipeline.pipeline import Pipeline
 
     return Pipeline(pipeline_settings(live), video_mode=True)
 
@@ -63,7 +63,7 @@ def apply(pipeline, live: LiveSettings) -> None:
 
 
 def list_packs() -> list[str]:
-    from emocam.style import list_packs
+    from emocam.pipeline.style import list_packs
 
     try:
         return list_packs()
@@ -72,21 +72,21 @@ def list_packs() -> list[str]:
 
 
 def list_cameras() -> list[tuple[int, str]]:
-    from emocam.sources import list_cameras
+    from emocam.pipeline.sources import list_cameras
 
     return list_cameras()
 
 
 def check_pack(name: str) -> None:
     """Raise EmocamError when the pack cannot be loaded."""
-    from emocam.style import load_pack
+    from emocam.pipeline.style import load_pack
 
     load_pack(name)
 
 
 def pack_info(name: str, live: LiveSettings) -> PackInfo:
     """The editor's view of pack `name`, with the user's saved overrides applied."""
-    from emocam.style import MULTISTYLE_COUNT, load_pack
+    from emocam.pipeline.style import MULTISTYLE_COUNT, load_pack
 
     pack = load_pack(name)
     if pack.kind == "multistyle":
@@ -103,7 +103,7 @@ def pack_info(name: str, live: LiveSettings) -> PackInfo:
 
 def thumbnail_packs(info: PackInfo) -> list[tuple[object, object, np.ndarray]]:
     """(key, pack variant, emotion weights) to render one thumbnail each: one per style or per emotion."""
-    from emocam.style import MULTISTYLE_COUNT
+    from emocam.pipeline.style import MULTISTYLE_COUNT
 
     onehot = np.eye(len(EMOTIONS), dtype=np.float32)
     if info.kind == "multistyle":

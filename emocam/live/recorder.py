@@ -24,7 +24,7 @@ MAX_RATE = 30
 
 
 def _video_sink(path: Path, size: tuple[int, int], fps: float) -> Sink:
-    from emocam.sinks import VideoSink
+    from emocam.pipeline.sinks import VideoSink
 
     return VideoSink(path, size=size, fps=fps, low_latency=True)
 

@@ -31,7 +31,7 @@ class LiveSettings:
     record_overlay: bool = False
     process_size: int = 384  # longest side the style network sees; 0 = full size
     device: str = "auto"
-    emotion_model: str = ""  # an ONNX from tools/train_emotion; "" = the FER model
+    emotion_model: str = ""  # an ONNX from tools.emotion.train; "" = the FER model
     record_dir: str = ""
     last_file_dir: str = ""
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from emocam.live import pipeline_link
 from emocam.live.priority import lower_priority
-from emocam.sources import SAMPLE_CLIP
+from emocam.pipeline.sources import SAMPLE_CLIP
 
 SIDE = 112
 
@@ -18,7 +18,7 @@ SIDE = 112
 def sample_picture(side: int = SIDE) -> np.ndarray:
     """A square crop of the bundled sample clip (a face), or a colour gradient when it is missing."""
     try:
-        from emocam.sources import open_source
+        from emocam.pipeline.sources import open_source
 
         source = open_source(str(SAMPLE_CLIP))
         try:
@@ -64,7 +64,7 @@ class ThumbnailWorker:
         self._job += 1
 
     def _run(self, job: int, info: pipeline_link.PackInfo, device: str) -> None:
-        from emocam.style import Stylizer
+        from emocam.pipeline.style import Stylizer
 
         lower_priority()
         try:

@@ -21,7 +21,7 @@ from emocam.live.thumbnails import ThumbnailWorker
 from emocam.live.video_widget import VideoWidget
 from emocam.live.virtual_camera import VirtualCamera
 from emocam.live.workers import CaptureWorker, ProcessWorker, Shown, WorkerEvent, is_camera
-from emocam.sources import SAMPLE_CLIP
+from emocam.pipeline.sources import SAMPLE_CLIP
 
 VIDEO_FILTER = "Videos and images (*.mp4 *.mov *.m4v *.mkv *.avi *.webm *.png *.jpg *.jpeg);;All files (*)"
 

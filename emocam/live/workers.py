@@ -96,7 +96,7 @@ class CaptureWorker(threading.Thread):
     def run(self) -> None:
         opener = self._opener
         if opener is None:
-            from emocam.sources import open_source as opener
+            from emocam.pipeline.sources import open_source as opener
         label = f"camera {self.spec}" if is_camera(self.spec) else str(self.spec)
         try:
             source = opener(self.spec, loop=self.loop)

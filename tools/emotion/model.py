@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from emocam.errors import EmocamError
-from tools.emotion_data import EMOTIONS, canonical_label
+from tools.emotion.data import EMOTIONS, canonical_label
 
 FILTERS = (16, 32, 64, 128, 256)
 DROPOUT_BLOCKS = (2, 4)
@@ -93,7 +93,7 @@ def export_onnx(model: Any, path: Path, labels: tuple[str, ...], check: np.ndarr
     del proto.metadata_props[:]
     for key, value in meta.items():
         proto.metadata_props.add(key=key, value=value)
-    proto.producer_name = "emocam tools.train_emotion"
+    proto.producer_name = "emocam tools.emotion.train"
     onnx.checker.check_model(proto)
     path.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(proto, str(path))

@@ -10,8 +10,8 @@ import numpy as np
 
 from emocam.errors import EmocamError
 from emocam.labels import EMOTIONS
-from emocam.manifest import find_model, load_manifest, model_dirs, verify_file
-from emocam.runtime import create_session
+from emocam.modelstore.manifest import find_model, load_manifest, model_dirs, verify_file
+from emocam.modelstore.runtime import create_session
 
 MULTISTYLE_COUNT = 26
 

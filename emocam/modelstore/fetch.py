@@ -23,7 +23,7 @@ from typing import Callable
 import numpy as np
 
 from emocam.errors import EmocamError
-from emocam.manifest import (
+from emocam.modelstore.manifest import (
     REPO_MODELS,
     load_manifest,
     sha256_file,

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from emocam.faces import Face
+from emocam.pipeline.faces import Face
 
 
 @dataclass

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from emocam.errors import EmocamError
-from tools.style_nets import SlimNet
+from tools.style.nets import SlimNet
 
 NUM_STYLES = 26
 ARBITRARY_SIZE = 384
@@ -24,8 +24,8 @@ STYLE_SIZE = 256
 
 
 def find(name: str) -> Path:
-    """Locate a model file through emocam.manifest.find_model."""
-    from emocam.manifest import find_model
+    """Locate a model file through emocam.modelstore.manifest.find_model."""
+    from emocam.modelstore.manifest import find_model
 
     return Path(find_model(name))
 

@@ -4,7 +4,7 @@ No labeled face dataset can be downloaded everywhere, so tests and demo runs use
 brows, eyes and mouth encode the class (with random colours, pose, size, line widths and noise):
 learnable, but not trivially so at small sizes.
 
-    python -m tools.make_emotion_dataset data/generated --per-class 60
+    python -m tools.emotion.make_dataset data/generated --per-class 60
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from emocam.errors import EmocamError
-from tools.emotion_data import EMOTIONS
+from tools.emotion.data import EMOTIONS
 
 # Imbalanced on purpose (like ExpW and FER2013: few disgust and fear faces) so balancing has work.
 CLASS_SHARE = {"angry": 1.0, "disgust": 0.5, "fear": 0.6, "happy": 1.5, "sad": 1.0, "surprise": 0.8,
@@ -182,7 +182,7 @@ def make_all(out: Path, per_class: int = 60, formats: tuple[str, ...] = ("expw",
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m tools.make_emotion_dataset", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m tools.emotion.make_dataset", description=__doc__.split("\n")[0])
     ap.add_argument("out", type=Path, help="output folder (gets expw/, fer2013/, folder/)")
     ap.add_argument("--per-class", type=int, default=60, help="faces per class before the imbalance shares")
     ap.add_argument("--formats", default="expw,fer2013,folder", help="comma-separated formats to write")

@@ -15,7 +15,7 @@ from typing import Any
 from emocam.errors import EmocamError
 
 MODELS_ENV = "EMOCAM_MODELS"
-REPO_MODELS = Path(__file__).resolve().parent.parent / "models"
+REPO_MODELS = Path(__file__).resolve().parents[2] / "models"
 MANIFEST_PATH = REPO_MODELS / "manifest.json"
 
 # (resolved path, mtime_ns, size) -> sha256 hex digest

@@ -1,7 +1,7 @@
 """Evaluate fast style networks against their multistyle26 teacher.
 
-    python -m tools.eval_style --pack models/packs/johnson-distilled [--update-pack] [--json eval.json]
-    python -m tools.eval_style --onnx angry.onnx --teacher-style 20
+    python -m tools.style.evaluate --pack models/packs/johnson-distilled [--update-pack] [--json eval.json]
+    python -m tools.style.evaluate --onnx angry.onnx --teacher-style 20
 
 Per network, on the same inputs for student and teacher:
 
@@ -9,9 +9,9 @@ Per network, on the same inputs for student and teacher:
 * ``gram``: style distance to the teacher output: mean over layers r1-r4 of ||G(out) - G(teacher)|| / ||G(teacher)||
   on a fixed random conv net (``RandomFeatures(seed=1234)``, not the seed-0 net the distillation may use);
   ``gram_content`` is the same distance for the unstyled input (the no-style baseline).
-* ``face_kept``: fraction of faces found in the input (MediaPipe, emocam.faces) still found after styling
+* ``face_kept``: fraction of faces found in the input (MediaPipe, emocam.pipeline.faces) still found after styling
   (IoU > 0.5); ``emotion_score``: seed 002's emotion score, the cosine similarity of the FER emotion
-  probabilities (emocam.emotion, emotion_fer_minixception.onnx) of the input face and the stylized face.
+  probabilities (emocam.pipeline.emotion, emotion_fer_minixception.onnx) of the input face and the stylized face.
 * ``flicker``: warping error on a clip: Farneback flow between consecutive input frames, output t+1 warped
   onto t, mean |difference| (0..1) on pixels whose forward-backward flow agrees; ``flicker_ratio`` divides
   it by the input clip's own warping error (1 = no flicker added).
@@ -32,8 +32,8 @@ import numpy as np
 
 from emocam.errors import EmocamError
 from emocam.labels import EMOTIONS
-from emocam.sources import SAMPLE_CLIP, open_source
-from emocam.tracking import iou
+from emocam.pipeline.sources import SAMPLE_CLIP, open_source
+from emocam.pipeline.tracking import iou
 
 STILL_FRAMES = (0, 60, 150, 180)  # frames of the sample clip with faces
 GRAM_LAYERS = ("r1", "r2", "r3", "r4")
@@ -49,7 +49,7 @@ def _pad4(img: np.ndarray) -> tuple[np.ndarray, int, int]:
 
 def onnx_stylizer(path: Path, threads: int, style: np.ndarray | None = None) -> Stylize:
     """uint8 RGB -> uint8 RGB through an ONNX style net (per-emotion file, or multistyle26 with ``style``)."""
-    from emocam.runtime import create_session
+    from emocam.modelstore.runtime import create_session
 
     sess, _ = create_session(path, "cpu", threads)
     inp = sess.get_inputs()[0]
@@ -78,13 +78,13 @@ class GramDistance:
     def __init__(self) -> None:
         import torch
 
-        from emocam.nets import RandomFeatures
+        from emocam.loss_networks import RandomFeatures
 
         self.torch = torch
         self.net = RandomFeatures(seed=1234)
 
     def grams(self, img: np.ndarray) -> dict:
-        from emocam.nets import gram_matrix
+        from emocam.loss_networks import gram_matrix
 
         x = self.torch.from_numpy(np.array(img)).permute(2, 0, 1)[None].float() / 255.0
         with self.torch.no_grad():
@@ -99,9 +99,9 @@ class FaceCheck:
     """Faces kept after styling and the emotion score (cosine similarity of emotion probabilities)."""
 
     def __init__(self, images: list[np.ndarray]) -> None:
-        from emocam.emotion import DEFAULT_EMOTION_MODEL, EmotionClassifier
-        from emocam.faces import FaceDetector
-        from emocam.manifest import find_model
+        from emocam.pipeline.emotion import DEFAULT_EMOTION_MODEL, EmotionClassifier
+        from emocam.pipeline.faces import FaceDetector
+        from emocam.modelstore.manifest import find_model
 
         self.detector = FaceDetector("short", 0.5, video_mode=False)
         self.classifier = EmotionClassifier(find_model(DEFAULT_EMOTION_MODEL), "cpu")
@@ -272,7 +272,7 @@ def contact_sheet(image: np.ndarray, nets: dict[str, tuple[Stylize, Stylize]], t
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m tools.eval_style", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m tools.style.evaluate", description=__doc__.split("\n")[0])
     p.add_argument("--pack", help="per_emotion pack (name or folder) to evaluate")
     p.add_argument("--teacher-pack", help="multistyle pack the pack was distilled from (default: pack.json "
                                           "teacher.pack, else 'default')")
@@ -302,9 +302,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace, argv: Sequence[str]) -> dict:
-    from emocam.manifest import find_model
-    from emocam.style import load_pack
-    from tools.multistyle_teacher import parse_style
+    from emocam.modelstore.manifest import find_model
+    from emocam.pipeline.style import load_pack
+    from tools.style.teacher import parse_style
 
     if bool(args.pack) == bool(args.onnx):
         raise EmocamError("give exactly one of --pack or --onnx")
@@ -336,7 +336,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> dict:
         print(f"{name}: " + ", ".join(f"{k} {v:g}" for k, v in results[name].items()), flush=True)
     data.face_check.close()
     mean = {k: round(float(np.mean([r[k] for r in results.values()])), 4) for k in next(iter(results.values()))}
-    report = {"command": "python -m tools.eval_style " + shlex.join(argv), "settings": data.settings,
+    report = {"command": "python -m tools.style.evaluate " + shlex.join(argv), "settings": data.settings,
               "results": results, "mean": mean}
     print(table({**results, "mean": mean}))
     if args.sheet:

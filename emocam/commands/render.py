@@ -10,12 +10,12 @@ from typing import IO
 
 from tqdm import tqdm
 
-from emocam.compose import draw_overlay
+from emocam.pipeline.annotate import draw_overlay
 from emocam.errors import EmocamError
 from emocam.labels import EMOTIONS
-from emocam.pipeline import FrameResult, Pipeline, Settings
-from emocam.sinks import ImageSink, VideoSink
-from emocam.sources import IMAGE_SUFFIXES, SAMPLE_CLIP, ImageSource, Source, VideoFileSource, open_source
+from emocam.pipeline.pipeline import FrameResult, Pipeline, Settings
+from emocam.pipeline.sinks import ImageSink, VideoSink
+from emocam.pipeline.sources import IMAGE_SUFFIXES, SAMPLE_CLIP, ImageSource, Source, VideoFileSource, open_source
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".mkv"}
 # a decoded stream this much shorter than its header says is treated as truncated
@@ -29,7 +29,7 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pack", default=defaults.pack, help="style pack name or folder (default: default)")
     parser.add_argument("--detector", choices=("short", "full"), default=defaults.detector, help="face detector range (full finds smaller faces)")
     parser.add_argument("--min-confidence", type=float, default=defaults.min_confidence, help="face detector threshold (0-1)")
-    parser.add_argument("--emotion-model", type=Path, help="an emotion ONNX exported by tools/train_emotion (default: FER mini-Xception)")
+    parser.add_argument("--emotion-model", type=Path, help="an emotion ONNX exported by tools.emotion.train (default: FER mini-Xception)")
     parser.add_argument("--strength", type=float, default=defaults.strength, help="0 = original, 1 = fully stylized")
     parser.add_argument("--process-size", type=int, default=defaults.process_size, help="longest side the style network sees, 0 = full size (output keeps the input size)")
     parser.add_argument("--smoothing", type=float, default=defaults.smoothing_s, help="emotion smoothing time constant, seconds")

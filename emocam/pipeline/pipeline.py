@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 
 from emocam.errors import EmocamError
-from emocam.emotion import DEFAULT_EMOTION_MODEL, EmotionClassifier
-from emocam.faces import FaceDetector
+from emocam.pipeline.emotion import DEFAULT_EMOTION_MODEL, EmotionClassifier
+from emocam.pipeline.faces import FaceDetector
 from emocam.labels import EMOTIONS
-from emocam.manifest import find_model
-from emocam.smoothing import EmotionSmoother, FrameEmotion, TrackEmotion
-from emocam.style import EmotionBlend, Stylizer, load_pack, style_vector
-from emocam.tracking import Tracker
+from emocam.modelstore.manifest import find_model
+from emocam.pipeline.smoothing import EmotionSmoother, FrameEmotion, TrackEmotion
+from emocam.pipeline.style import EmotionBlend, Stylizer, load_pack, style_vector
+from emocam.pipeline.tracking import Tracker
 
 
 @dataclass
@@ -25,7 +25,7 @@ class Settings:
     pack: str = "default"  # a pack name or folder
     detector: str = "short"  # short | full
     min_confidence: float = 0.5
-    emotion_model: Path | None = None  # an exported ONNX from tools/train_emotion; None = the FER model
+    emotion_model: Path | None = None  # an exported ONNX from tools.emotion.train; None = the FER model
     smoothing_s: float = 0.4  # EMA time constant of the emotion probabilities
     dwell_s: float = 0.4  # a new emotion must lead for this long before it switches
     margin: float = 0.1  # ... and lead by this much

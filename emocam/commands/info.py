@@ -11,7 +11,7 @@ from pathlib import Path
 
 import emocam
 from emocam.errors import EmocamError
-from emocam.manifest import load_manifest, locate, model_dirs, sha256_file
+from emocam.modelstore.manifest import load_manifest, locate, model_dirs, sha256_file
 
 PACKAGES = (("onnxruntime-gpu", "onnxruntime"), ("mediapipe",), ("av",), ("numpy",), ("platformdirs",))
 
@@ -80,7 +80,7 @@ def info_ok() -> bool:
 
 def info_report() -> str:
     """A human-readable report: versions, providers and devices, models, packs."""
-    from emocam.runtime import cuda_status, listed_providers
+    from emocam.modelstore.runtime import cuda_status, listed_providers
 
     lines = [
         f"emocam {emocam.__version__} (python {platform.python_version()}, {platform.platform()})",

@@ -1,8 +1,8 @@
 """Train a fast style network (Johnson et al.) on CPU or GPU.
 
-    python -m tools.train_style --out runs/angry --teacher-style 19            # distill from multistyle26
-    python -m tools.train_style --out runs/x --vgg16 vgg16.pth --style-image starry.jpg   # VGG16 perceptual
-    python -m tools.train_style --out runs/s --arch slim --init-from-teacher --teacher-style 3:0.5,12:0.5
+    python -m tools.style.train --out runs/angry --teacher-style 19            # distill from multistyle26
+    python -m tools.style.train --out runs/x --vgg16 vgg16.pth --style-image starry.jpg   # VGG16 perceptual
+    python -m tools.style.train --out runs/s --arch slim --init-from-teacher --teacher-style 3:0.5,12:0.5
 
 Losses (``--loss``): ``vgg`` -- Gram style + content loss on VGG16 (weights from ``--vgg16``);
 ``distill`` (default without ``--vgg16``) -- pixel (+ optional random-net feature) loss against
@@ -26,7 +26,7 @@ from typing import Sequence
 import numpy as np
 
 from emocam.errors import EmocamError
-from emocam.sources import read_image
+from emocam.pipeline.sources import read_image
 
 OPENCV_DATA = Path("/usr/share/doc/opencv-doc/examples/data")
 # real photos; the astronaut is held out for previews and evaluation
@@ -125,7 +125,7 @@ def image_tensor(img: np.ndarray, size: int | None = None):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m tools.train_style", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m tools.style.train", description=__doc__.split("\n")[0])
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--arch", choices=("johnson", "slim"), default="johnson")
     p.add_argument("--loss", choices=("vgg", "distill"), help="default: vgg with --vgg16, else distill")
@@ -181,8 +181,8 @@ def _check(args: argparse.Namespace) -> None:
 
 def build_loss(args: argparse.Namespace):
     """(loss callable, teacher callable or None, description of the loss)."""
-    from emocam.nets import VGG16Features, default_layers, describe
-    from tools.style_losses import DistillLoss, PerceptualLoss
+    from emocam.loss_networks import VGG16Features, default_layers, describe
+    from tools.style.losses import DistillLoss, PerceptualLoss
 
     if args.loss == "vgg":
         net = VGG16Features.from_file(args.vgg16)
@@ -193,7 +193,7 @@ def build_loss(args: argparse.Namespace):
         desc = (f"vgg: {describe(net)}; content {loss.content_layers} x{args.content_weight:g}, "
                 f"style Gram {loss.style_layers} x{args.style_weight:g}, tv x{args.tv_weight:g}")
         return loss, None, desc
-    from tools.multistyle_teacher import ArbitraryTeacher, OnnxTeacher
+    from tools.style.teacher import ArbitraryTeacher, OnnxTeacher
 
     if args.teacher_style:
         teacher = OnnxTeacher(args.teacher_style, Path(args.teacher_model) if args.teacher_model else None,
@@ -212,10 +212,10 @@ def build_loss(args: argparse.Namespace):
 
 
 def build_student(args: argparse.Namespace):
-    from tools.style_nets import build
+    from tools.style.nets import build
 
     if args.init_from_teacher:
-        from tools.multistyle_teacher import slim_from_multistyle
+        from tools.style.teacher import slim_from_multistyle
 
         return slim_from_multistyle(args.teacher_style, Path(args.teacher_model) if args.teacher_model else None)
     return build(args.arch)
@@ -266,7 +266,7 @@ def train(args: argparse.Namespace) -> dict:
     """Run the training described by ``args``; returns the train.json record."""
     import torch
 
-    from tools.style_losses import temporal_loss
+    from tools.style.losses import temporal_loss
 
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
@@ -315,7 +315,7 @@ def train(args: argparse.Namespace) -> dict:
     if not args.no_preview:
         save_preview(net, teacher, out / "preview.png")
     record = {
-        "command": "python -m tools.train_style " + shlex.join(args.argv),
+        "command": "python -m tools.style.train " + shlex.join(args.argv),
         "arch": args.arch, "loss": args.loss, "loss_description": desc,
         "init_from_teacher": bool(args.init_from_teacher), "steps": args.steps, "batch": args.batch,
         "crop": args.crop, "lr": args.lr, "lr_final": args.lr_final, "content_images": len(images),

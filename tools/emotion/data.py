@@ -19,8 +19,8 @@ import cv2
 import numpy as np
 
 from emocam.errors import EmocamError
-from emocam.faces import square_crop  # the app's own face crop: square, margin, edge padding, resize
-from emocam.sources import read_image
+from emocam.pipeline.faces import square_crop  # the app's own face crop: square, margin, edge padding, resize
+from emocam.pipeline.sources import read_image
 
 try:
     from emocam.labels import EMOTIONS

@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 
 from emocam.errors import EmocamError
-from emocam.manifest import find_model
+from emocam.modelstore.manifest import find_model
 
 DETECTOR_MODELS = {
     "short": "face_detection_short_range.tflite",  # faces within ~2 m, fastest

@@ -1,7 +1,7 @@
 """Train the seed's emotion CNN on ExpW, FER2013 or a folder per class; report and export to ONNX.
 
-    python -m tools.train_emotion --data data/ExpW/label/label.lst --out runs/emotion-expw
-    python -m tools.train_emotion --data fer2013.csv --epochs 50 --size 128
+    python -m tools.emotion.train --data data/ExpW/label/label.lst --out runs/emotion-expw
+    python -m tools.emotion.train --data fer2013.csv --epochs 50 --size 128
 
 Seed 000, sections 3.2, 4.2, 4.3: 128x128x3 input, Adam 1e-3, batch 16, 50 epochs, sparse categorical
 cross-entropy, 70/20/10 split (seeded, stratified; FER2013's Usage column or train/val/test folders
@@ -27,13 +27,13 @@ import cv2
 import numpy as np
 
 from emocam.errors import EmocamError
-from tools import emotion_report as report
-from tools.emotion_data import (CROP_MARGIN, EMOTIONS, FORMATS, SPLITS, TEST, TRAIN, VAL, EmotionSet,
+from tools.emotion import report
+from tools.emotion.data import (CROP_MARGIN, EMOTIONS, FORMATS, SPLITS, TEST, TRAIN, VAL, EmotionSet,
                                 assign_split, limit_per_class, load_dataset, load_images, warn)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(prog="python -m tools.train_emotion", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m tools.emotion.train", description=__doc__.split("\n")[0])
     ap.add_argument("--data", required=True, type=Path, help="dataset: ExpW label.lst, fer2013.csv or a folder")
     ap.add_argument("--format", choices=FORMATS, help="dataset format (detected when omitted)")
     ap.add_argument("--images", type=Path, help="ExpW picture folder (default: origin/ beside label.lst)")
@@ -104,7 +104,7 @@ def make_batches(images: np.ndarray, labels: np.ndarray, target: int, batch: int
     """A keras PyDataset of balanced training batches, re-drawn every epoch."""
     import keras
 
-    from tools.emotion_model import to_unit_range
+    from tools.emotion.model import to_unit_range
 
     class BalancedBatches(keras.utils.PyDataset):
         def __init__(self) -> None:
@@ -181,7 +181,7 @@ def train(args: argparse.Namespace, command: str) -> dict[str, Any]:
 
     import keras
 
-    from tools.emotion_model import build_model, compile_model, export_onnx, to_unit_range
+    from tools.emotion.model import build_model, compile_model, export_onnx, to_unit_range
 
     model = build_model(args.size, seed=args.seed)
     compile_model(model, args.lr)
@@ -246,8 +246,8 @@ def train(args: argparse.Namespace, command: str) -> dict[str, Any]:
 
 def write_manifest_entry(onnx_path: Path, data: EmotionSet, command: str, size: int) -> None:
     """<name>.manifest.json beside the ONNX: {file name: entry}, ready to merge into models/manifest.json."""
-    from emocam.manifest import sha256_file
-    from tools.emotion_model import input_spec
+    from emocam.modelstore.manifest import sha256_file
+    from tools.emotion.model import input_spec
 
     entry = {
         "file": onnx_path.name,
@@ -263,7 +263,7 @@ def write_manifest_entry(onnx_path: Path, data: EmotionSet, command: str, size: 
 
 def main(argv: list[str] | None = None) -> int:
     raw = sys.argv[1:] if argv is None else argv
-    command = "python -m tools.train_emotion " + shlex.join(raw)
+    command = "python -m tools.emotion.train " + shlex.join(raw)
     try:
         rep = train(parse_args(raw), command)
     except (EmocamError, OSError) as e:

@@ -9,9 +9,9 @@ import cv2
 import numpy as np
 
 from emocam.errors import EmocamError
-from emocam.faces import square_crop
+from emocam.pipeline.faces import square_crop
 from emocam.labels import EMOTIONS
-from emocam.runtime import create_session
+from emocam.modelstore.runtime import create_session
 
 DEFAULT_EMOTION_MODEL = "emotion_fer_minixception.onnx"
 
@@ -32,7 +32,7 @@ class InputSpec:
             spec = cls(tuple(spec["size"]), int(spec["channels"]), spec.get("layout", "NHWC"), tuple(spec["range"]))
         except (KeyError, ValueError, TypeError):
             raise EmocamError(
-                f"{path} lacks emocam metadata (emocam.input, emocam.labels); export it with tools/train_emotion"
+                f"{path} lacks emocam metadata (emocam.input, emocam.labels); export it with tools.emotion.train"
             ) from None
         if spec.channels not in (1, 3) or spec.layout not in ("NHWC", "NCHW"):
             raise EmocamError(f"{path}: unsupported input spec {spec}")

@@ -12,7 +12,7 @@ import numpy as np
 
 from emocam.errors import EmocamError
 
-SAMPLE_CLIP = Path(__file__).resolve().parent / "data" / "sample.mp4"  # the bundled default input
+SAMPLE_CLIP = Path(__file__).resolve().parent.parent / "data" / "sample.mp4"  # the bundled default input
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
 AudioCallback = Callable[[av.Packet], None]
 

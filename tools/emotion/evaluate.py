@@ -1,7 +1,7 @@
 """Evaluate an emotion model (.onnx with emocam metadata, or a .keras from train_emotion) on a labeled set.
 
-    python -m tools.eval_emotion --model models/emotion_fer_minixception.onnx --data fer2013.csv
-    python -m tools.eval_emotion --model runs/emotion/emotion_cnn_expw.onnx --data label.lst --split test
+    python -m tools.emotion.evaluate --model models/emotion_fer_minixception.onnx --data fer2013.csv
+    python -m tools.emotion.evaluate --model runs/emotion/emotion_cnn_expw.onnx --data label.lst --split test
 
 Prints accuracy, per-class precision and recall and the confusion matrix; with --out also writes
 report.json, report.md and confusion.png. Faces are cropped as in training and fed to the model per
@@ -19,13 +19,13 @@ from typing import Any
 import numpy as np
 
 from emocam.errors import EmocamError
-from tools import emotion_report as report
-from tools.emotion_data import (CROP_MARGIN, EMOTIONS, FORMATS, SPLITS, assign_split, limit_per_class,
+from tools.emotion import report
+from tools.emotion.data import (CROP_MARGIN, EMOTIONS, FORMATS, SPLITS, assign_split, limit_per_class,
                                 load_dataset, load_images)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(prog="python -m tools.eval_emotion", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m tools.emotion.evaluate", description=__doc__.split("\n")[0])
     ap.add_argument("--model", required=True, type=Path, help=".onnx (emocam metadata) or .keras model")
     ap.add_argument("--data", required=True, type=Path, help="dataset: ExpW label.lst, fer2013.csv or a folder")
     ap.add_argument("--format", choices=FORMATS, help="dataset format (detected when omitted)")
@@ -45,7 +45,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     """Metrics of the model on the chosen faces."""
-    from tools.emotion_model import load_predictor
+    from tools.emotion.model import load_predictor
 
     predictor = load_predictor(args.model)
     data = load_dataset(args.data, args.format, args.images, args.margin)
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = parse_args(raw)
         rep = evaluate(args)
-        rep["command"] = "python -m tools.eval_emotion " + shlex.join(raw)
+        rep["command"] = "python -m tools.emotion.evaluate " + shlex.join(raw)
         m, d = rep["metrics"], rep["dataset"]
         text = (f"{Path(rep['model']).name} on {d['name']} ({d['path']}), split {d['split']}\n\n"
                 f"{report.metrics_table(m)}\n\n{report.confusion_table(m)}\n")

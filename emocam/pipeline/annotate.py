@@ -9,7 +9,7 @@ import numpy as np
 from emocam.labels import EMOTIONS
 
 if TYPE_CHECKING:
-    from emocam.pipeline import FaceState
+    from emocam.pipeline.pipeline import FaceState
 
 # one colour per emotion (RGB), used for boxes and bars everywhere
 EMOTION_COLORS = {

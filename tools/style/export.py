@@ -1,7 +1,7 @@
 """Export trained style networks to ONNX and build per-emotion style packs.
 
-    python -m tools.export_style out/runs/x/model.pt -o x.onnx [--fp16]
-    python -m tools.export_style --pack models/packs/johnson-distilled --runs out/runs/johnson-distilled
+    python -m tools.style.export out/runs/x/model.pt -o x.onnx [--fp16]
+    python -m tools.style.export --pack models/packs/johnson-distilled --runs out/runs/johnson-distilled
 
 Files: opset 17, input ``image`` [1,3,H,W] 0..1 and output ``output`` [1,3,H,W] 0..1 with dynamic H, W
 (multiples of 4); fp16 files take and give float16. Every export is checked: onnxruntime output vs
@@ -9,7 +9,7 @@ torch on a random image of a size other than the traced one (max abs diff printe
 
 ``--pack`` exports ``<runs>/<emotion>/model.pt`` for all 7 emotions and writes ``pack.json``
 (``kind: per_emotion``, ``models``, ``training`` with each exact command from ``train.json``).
-Add the ``eval`` section with ``python -m tools.eval_style --pack DIR --update-pack``.
+Add the ``eval`` section with ``python -m tools.style.evaluate --pack DIR --update-pack``.
 """
 from __future__ import annotations
 
@@ -35,16 +35,16 @@ CHECK_SIZE = (96, 128)
 
 
 def load_checkpoint(path: Path):
-    """The network saved by tools.train_style, in eval mode."""
+    """The network saved by tools.style.train, in eval mode."""
     import torch
 
-    from tools.style_nets import build
+    from tools.style.nets import build
 
     if not path.is_file():
         raise EmocamError(f"checkpoint not found: {path}")
     ckpt = torch.load(path, map_location="cpu", weights_only=True)
     if not isinstance(ckpt, dict) or "arch" not in ckpt or "state_dict" not in ckpt:
-        raise EmocamError(f"{path} is not a tools.train_style checkpoint")
+        raise EmocamError(f"{path} is not a tools.style.train checkpoint")
     net = build(ckpt["arch"])
     net.load_state_dict(ckpt["state_dict"])
     return net.eval()
@@ -120,7 +120,7 @@ def export_pack(pack_dir: Path, runs: Path, fp16: bool, name: str, teacher_pack:
             raise EmocamError(f"no train.json in {run}: train all 7 emotions first")
         net = load_checkpoint(run / "model.pt")
         fname = f"{emo}{'_fp16' if fp16 else ''}.onnx"
-        meta = {"emocam.style": json.dumps({"emotion": emo, "arch": info["arch"], "command": info["command"]})}
+        meta = {"emocam.pipeline.style": json.dumps({"emotion": emo, "arch": info["arch"], "command": info["command"]})}
         diffs[emo] = export(net, pack_dir / fname, fp16, meta)
         models[emo] = fname
         keys = ("command", "arch", "loss_description", "steps", "batch", "crop", "content_images", "seconds",
@@ -137,7 +137,7 @@ def export_pack(pack_dir: Path, runs: Path, fp16: bool, name: str, teacher_pack:
             "export_check": {"max_abs_diff_vs_torch": {k: float(f"{v:.3g}") for k, v in diffs.items()}},
             "eval": {}}
     old = pack_dir / "pack.json"
-    if old.is_file():  # keep an eval section written earlier by tools.eval_style
+    if old.is_file():  # keep an eval section written earlier by tools.style.evaluate
         pack["eval"] = json.loads(old.read_text()).get("eval", {})
     old.write_text(json.dumps(pack, indent=1) + "\n")
     return pack
@@ -145,7 +145,7 @@ def export_pack(pack_dir: Path, runs: Path, fp16: bool, name: str, teacher_pack:
 
 def teacher_info(teacher_pack: str) -> dict:
     """The teacher pack's name, model and style per emotion (for provenance)."""
-    from emocam.manifest import model_dirs
+    from emocam.modelstore.manifest import model_dirs
 
     for d in model_dirs():
         p = Path(d) / "packs" / teacher_pack / "pack.json"
@@ -156,8 +156,8 @@ def teacher_info(teacher_pack: str) -> dict:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m tools.export_style", description=__doc__.split("\n")[0])
-    p.add_argument("checkpoint", nargs="?", help="model.pt from tools.train_style")
+    p = argparse.ArgumentParser(prog="python -m tools.style.export", description=__doc__.split("\n")[0])
+    p.add_argument("checkpoint", nargs="?", help="model.pt from tools.style.train")
     p.add_argument("-o", "--output", help="output .onnx (single export)")
     p.add_argument("--fp16", action="store_true", help="also write <output>_fp16.onnx (pack: fp16 files only)")
     p.add_argument("--pack", help="write a per-emotion pack folder")
@@ -181,7 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise EmocamError("--pack needs --runs FOLDER")
             pack_dir = Path(args.pack)
             export_pack(pack_dir, Path(args.runs), args.fp16, args.name or pack_dir.name, args.teacher_pack,
-                        "python -m tools.export_style " + shlex.join(argv))
+                        "python -m tools.style.export " + shlex.join(argv))
             print(f"wrote {pack_dir / 'pack.json'}")
             return 0
         if not args.checkpoint or not args.output:

@@ -1,11 +1,11 @@
 """A contact sheet of a style pack: the original face photo and the pack's style for each of the 7 emotions.
 
-Every tile is rendered through `emocam.style.Stylizer` with one-hot emotion weights (no blending) and
+Every tile is rendered through `emocam.pipeline.style.Stylizer` with one-hot emotion weights (no blending) and
 labelled with the emotion, the style index (multistyle packs) or model file (per_emotion packs) and
 the pack's `notes`. With `--teacher PACK` the sheet has two rows, the teacher's above this pack's,
 to compare a distilled pack with the pack it learned from.
 
-    python -m tools.pack_sheet [--pack default] [--image PATH] [--teacher PACK] -o docs/default_pack_sheet.jpg
+    python -m tools.style.sheet [--pack default] [--image PATH] [--teacher PACK] -o docs/default_pack_sheet.jpg
 """
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ import numpy as np
 
 from emocam.errors import EmocamError
 from emocam.labels import EMOTIONS
-from emocam.sources import read_image
-from emocam.style import StylePack, Stylizer, load_pack, processing_shape
+from emocam.pipeline.sources import read_image
+from emocam.pipeline.style import StylePack, Stylizer, load_pack, processing_shape
 
 # skimage.data.astronaut() (NASA portrait of Eileen Collins, public domain): face and shoulders
 ASTRONAUT_CROP = (84, 0, 372, 336)  # x0, y0, x1, y1
@@ -167,12 +167,12 @@ def make_sheet(pack_name: str, photo: np.ndarray, photo_name: str, device: str =
     title = [(title_text, 0.8, 2, INK)]
     if pack.description:
         title += [(line, 0.5, 1, MUTED) for line in wrap(pack.description, 0.5, 1, max_width - 2 * GAP)]
-    title += [("one-hot emotion weights, full strength, rendered with emocam.style.Stylizer", 0.45, 1, MUTED)]
+    title += [("one-hot emotion weights, full strength, rendered with emocam.pipeline.style.Stylizer", 0.45, 1, MUTED)]
     return compose(title, rows, columns, tile_w)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m tools.pack_sheet", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.style.sheet", description=__doc__.split("\n\n")[0])
     parser.add_argument("--pack", default="default", help="style pack name or folder (default: default)")
     parser.add_argument("--image", type=Path, help="face photo (default: skimage's astronaut, face and shoulders)")
     parser.add_argument("--teacher", help="a second pack shown in a row above, e.g. the teacher of a distilled pack")

@@ -1,0 +1,1 @@
+"""The `emocam` subcommands other than `live`: render, still, info, models."""

@@ -1,0 +1,1 @@
+"""Style network tools: nets, losses, the multistyle teacher, training, export, evaluation, contact sheets."""
