@@ -31,6 +31,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
             _attach(sub, SUBCOMMAND_MODULES[name])
 
     commands.add_parser("info", help="versions, devices that really load, models found and verified")
+    desktop_parser = commands.add_parser("desktop-entry", help="add emocam to the Linux application menu, or remove it")
+    desktop_parser.add_argument("action", choices=("install", "remove"), help="install or remove the menu entry and icon")
 
     models_parser = commands.add_parser("models", help="manage model files")
     models_commands = models_parser.add_subparsers(dest="models_command", metavar="ACTION", required=True)
@@ -67,6 +69,10 @@ def dispatch(args: argparse.Namespace) -> int:
 
         print(info_report())
         return 0 if info_ok() else 1
+    if args.command == "desktop-entry":
+        from emocam.commands.desktop import run as desktop_entry
+
+        return desktop_entry(args)
     if args.command == "models":
         from emocam.modelstore.fetch import fetch_models
 

@@ -7,14 +7,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from emocam.pipeline.sources import SAMPLE_CLIP
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-REPO = Path(__file__).resolve().parent.parent
-SAMPLE_CLIP = REPO / "emocam" / "data" / "sample.mp4"
 
 
 @pytest.fixture(scope="session", autouse=True)
 def models() -> None:
-    """The model files from `emocam models fetch`, fetched into models/ when they are missing."""
+    """The model files from `emocam models fetch`, fetched into the models folder when they are missing."""
     from emocam.modelstore.fetch import ensure_models
 
     ensure_models()

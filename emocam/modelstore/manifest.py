@@ -1,22 +1,44 @@
 """Model folders, the model manifest and sha256 checks.
 
-The manifest (`models/manifest.json` beside the `emocam` package) travels with the code: it is a dict
-keyed by file name; each entry records the file's sha256, size, source, license and input spec.
+The manifest (`emocam/modelstore/data/manifest.json`, package data found with importlib.resources)
+travels with the code: it is a dict keyed by file name; each entry records the file's sha256, size,
+source, license and input spec. Files emocam ships itself (the FER conversion, the style packs) sit
+beside it; third-party files are fetched into the models folder (see `models_home`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.resources
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from emocam.errors import EmocamError
 
 MODELS_ENV = "EMOCAM_MODELS"
-REPO_MODELS = Path(__file__).resolve().parents[2] / "models"
-MANIFEST_PATH = REPO_MODELS / "manifest.json"
+
+
+def bundled_path(package: str, *parts: str) -> Path:
+    """A file or folder shipped inside an emocam package (package data), as a real filesystem path."""
+    resource = importlib.resources.files(package).joinpath(*parts)
+    if not isinstance(resource, Path):  # only when imported from a zip, which pip and pipx never do
+        raise EmocamError(f"emocam's package data {resource} is not on the file system: reinstall emocam with pip")
+    return resource
+
+
+def _checkout_root() -> Path | None:
+    """The source checkout emocam is imported from (editable install or a clone), None for a wheel install."""
+    root = bundled_path("emocam").resolve().parent
+    return root if (root / "pyproject.toml").is_file() else None
+
+
+BUNDLED_MODELS = bundled_path("emocam.modelstore", "data")  # manifest.json, the FER conversion, packs/
+MANIFEST_PATH = BUNDLED_MODELS / "manifest.json"
+CHECKOUT = _checkout_root()
+REPO_MODELS: Path | None = CHECKOUT / "models" if CHECKOUT else None  # a checkout's fetched models
 
 # (resolved path, mtime_ns, size) -> sha256 hex digest
 _hash_cache: dict[tuple[str, int, int], str] = {}
@@ -29,15 +51,40 @@ def user_cache_models() -> Path:
     return Path(platformdirs.user_cache_dir("emocam")) / "models"
 
 
-def model_dirs() -> list[Path]:
-    """Folders searched for model files, in order: $EMOCAM_MODELS, the repo's models/, the user cache."""
-    dirs: list[Path] = []
+@dataclass(frozen=True)
+class ModelsHome:
+    """The folder `emocam models fetch` writes to and that is searched first, and why it was chosen."""
+
+    path: Path
+    reason: str
+
+
+def _writable(folder: Path) -> bool:
+    """True if `folder` is writable, or does not exist yet under a writable parent."""
+    while not folder.exists():
+        folder = folder.parent
+    return os.access(folder, os.W_OK)
+
+
+def models_home() -> ModelsHome:
+    """$EMOCAM_MODELS if set; else a checkout's models/ (when writable); else the user cache folder."""
     env = os.environ.get(MODELS_ENV)
     if env:
-        dirs.append(Path(env).expanduser())
-    if REPO_MODELS.is_dir():
+        return ModelsHome(Path(env).expanduser(), f"${MODELS_ENV} is set")
+    if REPO_MODELS is not None:
+        if _writable(REPO_MODELS):
+            return ModelsHome(REPO_MODELS, f"emocam runs from the source checkout {REPO_MODELS.parent}")
+        return ModelsHome(user_cache_models(), f"the checkout's {REPO_MODELS} is not writable: the user cache")
+    return ModelsHome(user_cache_models(), "emocam is installed as a package: the user cache folder")
+
+
+def model_dirs() -> list[Path]:
+    """Folders searched for model files, in order: models_home(), the checkout's models/, the user cache,
+    and last the files bundled with emocam."""
+    dirs = [models_home().path]
+    if REPO_MODELS is not None and REPO_MODELS.is_dir():
         dirs.append(REPO_MODELS)
-    dirs.append(user_cache_models())
+    dirs += [user_cache_models(), BUNDLED_MODELS]
     out: list[Path] = []
     for d in dirs:
         if d not in out:

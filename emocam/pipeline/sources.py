@@ -1,6 +1,7 @@
 """Frame sources: video files (PyAV, timestamps and audio kept), images, image folders, webcams."""
 from __future__ import annotations
 
+import importlib.resources
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +13,7 @@ import numpy as np
 
 from emocam.errors import EmocamError
 
-SAMPLE_CLIP = Path(__file__).resolve().parent.parent / "data" / "sample.mp4"  # the bundled default input
+SAMPLE_CLIP = Path(str(importlib.resources.files("emocam").joinpath("data", "sample.mp4")))  # bundled default input (package data)
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
 AudioCallback = Callable[[av.Packet], None]
 
@@ -24,6 +25,7 @@ class Frame:
     image: np.ndarray
     time: float
     index: int
+    path: Path | None = None  # the image file it came from (image sources), for naming outputs
 
 
 class VideoFileSource:
@@ -114,7 +116,7 @@ class ImageSource:
 
     def frames(self, on_audio: AudioCallback | None = None) -> Iterator[Frame]:
         for i, path in enumerate(self.paths):
-            yield Frame(read_image(path), i / self.fps, i)
+            yield Frame(read_image(path), i / self.fps, i, path)
 
     def close(self) -> None:
         pass
