@@ -83,7 +83,7 @@ def test_style_editor_has_26_thumbnails_and_edits_reach_the_pipeline(qtbot, wind
     assert combo.count() == 26
     combo.setCurrentIndex(combo.findData(0))
     assert window.settings.styles["default"]["happy"] == 0
-    qtbot.waitUntil(lambda: window.process.pipeline.settings.styles.get("happy") == 0, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: window.process.pipeline.settings.styles_for().get("happy") == 0, timeout=TIMEOUT_MS)
     assert editor.previews["happy"].pixmap() is not None
 
 

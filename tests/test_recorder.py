@@ -79,7 +79,7 @@ def test_slow_encoder_drops_frames_instead_of_blocking(tmp_path):
         def __init__(self, *a):
             self.n = 0
 
-        def write(self, rgb, t):
+        def encode(self, rgb, t):
             time.sleep(0.05)
             self.n += 1
 

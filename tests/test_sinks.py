@@ -14,7 +14,7 @@ def test_uneven_times_are_kept_and_keyframes_come_every_second(fps, tmp_path):
     sink = VideoSink(path, (64, 48), fps, low_latency=True)
     t, times = 0.0, []
     for i in range(40):
-        sink.write(np.full((48, 64, 3), i * 5, np.uint8), t)
+        sink.encode(np.full((48, 64, 3), i * 5, np.uint8), t)
         times.append(t)
         t += (0.1, 0.05, 0.7, 0.2)[i % 4]
     sink.close()
@@ -27,7 +27,7 @@ def test_uneven_times_are_kept_and_keyframes_come_every_second(fps, tmp_path):
 
 def test_odd_sizes_are_rounded_to_even(tmp_path):
     sink = VideoSink(tmp_path / "odd.mp4", (65, 49), 25)
-    sink.write(np.zeros((49, 65, 3), np.uint8))
+    sink.encode(np.zeros((49, 65, 3), np.uint8))
     sink.close()
     with av.open(str(tmp_path / "odd.mp4")) as container:
         frame = next(container.decode(video=0))

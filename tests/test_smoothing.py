@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from emocam.labels import EMOTIONS, NEUTRAL
-from emocam.pipeline.smoothing import EmotionSmoother, FrameEmotion, TrackEmotion
+from emocam.pipeline.faces import Face
+from emocam.pipeline.smoothing import EmotionSmoother, FaceSmoothing, FrameEmotion
 
 HAPPY, ANGRY = EMOTIONS.index("happy"), EMOTIONS.index("angry")
 
@@ -45,21 +46,37 @@ def test_switch_time_is_the_same_at_15_and_60_fps():
 
 def test_no_face_holds_then_falls_back_to_neutral():
     frame = FrameEmotion(hold_s=1.0)
-    face = TrackEmotion(100.0, one_hot(HAPPY), HAPPY)
-    assert frame.update([face], 0.0) == HAPPY
-    assert frame.update([], 0.9) == HAPPY
-    assert frame.update([], 1.1) == NEUTRAL
+    face = smoothed_face(10.0, one_hot(HAPPY), HAPPY)
+    assert frame.update([face], 0.0) == "happy"
+    assert frame.update([], 0.9) == "happy"
+    assert frame.update([], 1.1) == "neutral"
 
 
 @pytest.mark.parametrize(
-    "policy, expected", [("largest", HAPPY), ("confident", ANGRY), ("majority", EMOTIONS.index("sad"))]
+    "policy, expected", [("largest", "happy"), ("confident", "angry"), ("majority", "sad")]
 )
 def test_frame_policies(policy, expected):
     sad = EMOTIONS.index("sad")
     faces = [
-        TrackEmotion(900.0, one_hot(HAPPY, 0.5), HAPPY),
-        TrackEmotion(100.0, one_hot(ANGRY, 0.99), ANGRY),
-        TrackEmotion(200.0, one_hot(sad, 0.6), sad),
-        TrackEmotion(150.0, one_hot(sad, 0.6), sad),
+        smoothed_face(30.0, one_hot(HAPPY, 0.5), HAPPY),
+        smoothed_face(10.0, one_hot(ANGRY, 0.99), ANGRY),
+        smoothed_face(np.sqrt(200.0), one_hot(sad, 0.6), sad),
+        smoothed_face(np.sqrt(150.0), one_hot(sad, 0.6), sad),
     ]
     assert FrameEmotion(policy).update(faces, 0.0) == expected
+
+
+def smoothed_face(side: float, probs: np.ndarray, emotion: int) -> Face:
+    """A face record as the smoothing stage leaves it: a square box of `side` px."""
+    return Face((0.0, 0.0, side, side), 0.9, track_id=1, smoothed=probs, emotion=EMOTIONS[emotion])
+
+
+def test_smoothing_stage_owns_one_smoother_per_track_and_drops_ended_tracks():
+    stage = FaceSmoothing(time_constant_s=0.0, dwell_s=0.0, margin=0.0)
+    a = Face((0, 0, 10, 10), 0.9, track_id=1, probs=one_hot(HAPPY))
+    b = Face((20, 0, 30, 10), 0.9, track_id=2, probs=one_hot(ANGRY))
+    assert [f.emotion for f in stage.update([a, b], 0.0)] == ["happy", "angry"]
+    coasting = Face((0, 0, 10, 10), 0.9, track_id=1, seen=False)  # no new probabilities: keeps its emotion
+    assert [(f.track_id, f.emotion) for f in stage.update([coasting], 0.1)] == [(1, "happy")]
+    fresh = Face((20, 0, 30, 10), 0.9, track_id=2, probs=one_hot(EMOTIONS.index("sad")))
+    assert [f.emotion for f in stage.update([fresh], 0.2)] == ["sad"]  # track 2's old state was dropped

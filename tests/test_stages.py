@@ -13,10 +13,11 @@ from emocam.errors import EmocamError
 from emocam.pipeline.faces import Face, FaceDetector, square_crop
 from emocam.labels import EMOTIONS
 from emocam.modelstore.manifest import find_model
-from emocam.pipeline.pipeline import Pipeline, Settings
+from emocam.pipeline.pipeline import Pipeline
 from emocam.pipeline.sources import open_source
 from emocam.pipeline.style import EmotionBlend, Stylizer, load_pack, processing_shape
 from emocam.pipeline.tracking import Tracker
+from emocam.settings import Settings
 
 
 @pytest.mark.parametrize("detector_range", ["short", "full"])
@@ -61,7 +62,7 @@ def test_tracker_keeps_ids_on_the_real_clip(sample_clip):
         if frame.index >= 60:  # the zoom onto her face: the face grows and moves every frame
             break
         tracks = tracker.update(detector.detect(frame.image, frame.time), frame.time)
-        ids_per_frame.append({t.track_id for t in tracks if t.seen_now})
+        ids_per_frame.append({t.track_id for t in tracks if t.seen})
     detector.close()
     source.close()
     assert all(ids == {1} for ids in ids_per_frame)
@@ -71,7 +72,7 @@ def test_tracker_survives_short_misses_and_expires():
     tracker = Tracker(max_miss_s=0.5)
     face = Face((100, 100, 200, 200), 0.9)
     assert [t.track_id for t in tracker.update([face], 0.0)] == [1]
-    assert [t.seen_now for t in tracker.update([], 0.3)] == [False]
+    assert [(t.track_id, t.seen) for t in tracker.update([], 0.3)] == [(1, False)]
     moved = Face((110, 105, 212, 207), 0.9)
     assert [t.track_id for t in tracker.update([moved], 0.4)] == [1]
     assert tracker.update([], 1.0) == []
@@ -100,11 +101,11 @@ def test_unknown_pack_is_a_clear_error():
 def test_blend_fades_over_the_blend_time():
     happy, sad = EMOTIONS.index("happy"), EMOTIONS.index("sad")
     blend = EmotionBlend(blend_s=0.5)
-    assert blend.update(happy, 0.0)[happy] == 1.0  # the first emotion is taken at once
-    blend.update(sad, 1.0)
-    middle = blend.update(sad, 1.25)
+    assert blend.update("happy", 0.0)[happy] == 1.0  # the first emotion is taken at once
+    blend.update("sad", 1.0)
+    middle = blend.update("sad", 1.25)
     assert middle[happy] == pytest.approx(0.5, abs=0.01) and middle.sum() == pytest.approx(1.0)
-    assert blend.update(sad, 1.5)[sad] == pytest.approx(1.0)
+    assert blend.update("sad", 1.5)[sad] == pytest.approx(1.0)
 
 
 def test_processing_shape_is_a_multiple_of_four():
@@ -180,3 +181,33 @@ def test_a_shipped_pack_file_with_a_wrong_sha256_is_refused(tmp_path):
     with pytest.raises(EmocamError, match="sha256"):
         load_pack(copy)
     assert load_pack("johnson-distilled").kind == "per_emotion"
+
+
+def test_a_settings_change_is_applied_once_not_per_frame(astronaut, monkeypatch):
+    """A parameter goes to its stage at once; only a field that names a component rebuilds it."""
+    pipeline = Pipeline(Settings(device="cpu", process_size=128), video_mode=False)
+    classifier, stylizer, detector = pipeline.classifier, pipeline.stylizer, pipeline.detector
+    calls = []
+    monkeypatch.setattr("emocam.pipeline.pipeline.style_vector", lambda *a: calls.append(a) or np.eye(26)[0])
+    pipeline.process(astronaut, 0.0)
+    assert calls == []  # styles are not re-applied per frame
+    changed = Settings(device="cpu", process_size=128, smoothing_s=2.0, blend_s=0.0, styles={"default": {"happy": 0}})
+    pipeline.apply(changed)
+    assert pipeline.smoothing.params["time_constant_s"] == 2.0 and pipeline.blend.blend_s == 0.0
+    assert (pipeline.classifier, pipeline.stylizer, pipeline.detector) == (classifier, stylizer, detector)
+    assert len(calls) == 7  # the style editor's change, once
+    pipeline.apply(Settings(device="cpu", process_size=128, smoothing_s=2.0, detector="full"))
+    assert pipeline.detector is not detector and pipeline.classifier is classifier
+    pipeline.process(astronaut, 1.0)
+    assert len(calls) == 14  # styles back to the pack's own (the change dropped the overrides), once
+    pipeline.close()
+
+
+def test_a_failed_rebuild_keeps_the_running_pipeline(astronaut):
+    pipeline = Pipeline(Settings(device="cpu", process_size=128), video_mode=False)
+    stylizer = pipeline.stylizer
+    with pytest.raises(EmocamError, match="not found"):
+        pipeline.apply(Settings(device="cpu", process_size=128, pack="no-such-pack"))
+    assert pipeline.stylizer is stylizer and pipeline.settings.pack == "default"
+    assert pipeline.process(astronaut, 0.0).output.shape == astronaut.shape
+    pipeline.close()

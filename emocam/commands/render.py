@@ -2,68 +2,32 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from dataclasses import replace
 from pathlib import Path
-from typing import IO
 
 from tqdm import tqdm
 
-from emocam.pipeline.annotate import draw_overlay
+from emocam import settings as schema
 from emocam.errors import EmocamError
-from emocam.labels import EMOTIONS
-from emocam.pipeline.pipeline import FrameResult, Pipeline, Settings
+from emocam.pipeline.annotate import Annotator
+from emocam.pipeline.loop import Processed, Sink, run_loop
+from emocam.pipeline.pipeline import Pipeline
+from emocam.pipeline.records import JsonRecordsSink
 from emocam.pipeline.sinks import ImageSink, VideoSink
-from emocam.pipeline.sources import IMAGE_SUFFIXES, SAMPLE_CLIP, ImageSource, Source, VideoFileSource, open_source
+from emocam.pipeline.sources import IMAGE_SUFFIXES, SAMPLE_CLIP, Frame, ImageSource, Source, VideoFileSource, open_source
+from emocam.settings import Settings
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".mkv"}
 # a decoded stream this much shorter than its header says is treated as truncated
 TRUNCATION_TOLERANCE = 0.02
 
 
-def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options shared by every command that runs the pipeline."""
-    defaults = Settings()
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default=defaults.device, help="where the networks run (default: auto)")
-    parser.add_argument("--pack", default=defaults.pack, help="style pack name or folder (default: default)")
-    parser.add_argument("--detector", choices=("short", "full"), default=defaults.detector, help="face detector range (full finds smaller faces)")
-    parser.add_argument("--min-confidence", type=float, default=defaults.min_confidence, help="face detector threshold (0-1)")
-    parser.add_argument("--emotion-model", type=Path, help="an emotion ONNX exported by tools.emotion.train (default: FER mini-Xception)")
-    parser.add_argument("--strength", type=float, default=defaults.strength, help="0 = original, 1 = fully stylized")
-    parser.add_argument("--process-size", type=int, default=defaults.process_size, help="longest side the style network sees, 0 = full size (output keeps the input size)")
-    parser.add_argument("--smoothing", type=float, default=defaults.smoothing_s, help="emotion smoothing time constant, seconds")
-    parser.add_argument("--dwell", type=float, default=defaults.dwell_s, help="seconds a new emotion must lead before the style switches")
-    parser.add_argument("--blend", type=float, default=defaults.blend_s, help="seconds a style change fades over")
-    parser.add_argument("--policy", choices=("largest", "confident", "majority"), default=defaults.policy, help="which face decides the frame's emotion")
-
-
-def settings_from_args(args: argparse.Namespace) -> Settings:
-    """Validated Settings from the shared pipeline options."""
-    if not 0.0 <= args.strength <= 1.0:
-        raise EmocamError(f"--strength must be between 0 and 1, got {args.strength}")
-    if not 0.0 < args.min_confidence < 1.0:
-        raise EmocamError(f"--min-confidence must be between 0 and 1, got {args.min_confidence}")
-    if args.process_size < 0 or 0 < args.process_size < 32:
-        raise EmocamError(f"--process-size must be 0 (full size) or at least 32, got {args.process_size}")
-    for name in ("smoothing", "dwell", "blend"):
-        if getattr(args, name) < 0:
-            raise EmocamError(f"--{name} must not be negative")
-    if args.emotion_model and not args.emotion_model.is_file():
-        raise EmocamError(f"emotion model not found: {args.emotion_model}")
-    return Settings(
-        device=args.device, pack=args.pack, detector=args.detector, min_confidence=args.min_confidence,
-        emotion_model=args.emotion_model, strength=args.strength, process_size=args.process_size or None,
-        smoothing_s=args.smoothing, dwell_s=args.dwell, blend_s=args.blend, policy=args.policy,
-    )
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("input", nargs="?", type=Path, default=SAMPLE_CLIP, help="video, image or folder of images (default: the bundled sample clip)")
     parser.add_argument("-o", "--output", type=Path, help="output file (video or image) or folder (default: INPUT_NAME.emocam.mp4 here)")
     parser.add_argument("--json", type=Path, help="write one JSON record per frame (JSON Lines) to this file")
-    parser.add_argument("--overlay", action="store_true", help="draw face boxes, track ids and emotion bars")
-    add_pipeline_arguments(parser)
+    schema.add_arguments(parser, schema.RENDER)
 
 
 def default_output(source_path: Path, source: Source) -> Path:
@@ -95,85 +59,83 @@ def partial_path(output: Path) -> Path:
     return output.with_name(f"{output.stem}.partial{output.suffix}")
 
 
-def frame_record(index: int, result: FrameResult) -> dict:
-    return {
-        "index": index,
-        "time": round(result.time, 4),
-        "emotion": result.emotion,
-        "style_weights": result.style_weights,
-        "faces": [
-            {
-                "track_id": f.track_id,
-                "box": [round(float(v), 1) for v in f.box],
-                "detected": f.seen,
-                "emotion": f.emotion,
-                "probs": {e: round(float(p), 4) for e, p in zip(EMOTIONS, f.probs)},
-            }
-            for f in result.faces
-        ],
-    }
-
-
 def run(args: argparse.Namespace) -> int:
-    settings = settings_from_args(args)
+    settings, _ = schema.from_args(args, Settings.for_surface(schema.RENDER))
     source = open_source(args.input)
     try:
         output = args.output or default_output(args.input, source)
         check_output(output, source, args.input)
         if source.kind == "video":
-            return _render_video(source, output, settings, args)
+            return _render_video(source, output, settings, args.json)
         return _render_images(source, output, settings, args)
     finally:
         source.close()
 
 
-def _open_json(path: Path | None) -> IO[str] | None:
+def pipeline_step(pipeline: Pipeline, settings: Settings, still: bool = False):
+    """The per-frame step of a render: the pipeline, then the overlay when asked for."""
+    annotator = Annotator() if settings.overlay else None
+
+    def step(frame: Frame) -> Processed:
+        if still:
+            pipeline.reset()  # unrelated photos: no smoothing, fading or holding from one to the next
+        result = pipeline.process(frame.image, 0.0 if still else frame.time)
+        image = annotator.annotate(result.output, result.faces) if annotator else result.output
+        return Processed(frame, result, image)
+
+    return step
+
+
+def _progress(total: int | None, unit: str):
+    bar = tqdm(total=total or None, unit=unit, desc="render", dynamic_ncols=True, disable=None)
+
+    def done(item: Processed) -> None:
+        bar.set_postfix_str(item.result.emotion, refresh=False)
+        bar.update(1)
+
+    return bar, done
+
+
+def _json_sink(path: Path | None) -> list[Sink]:
     if path is None:
-        return None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return path.open("w")
-    except OSError as exc:
-        raise EmocamError(f"cannot write {path}: {exc.strerror}") from None
+        return []
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return [JsonRecordsSink(path)]
 
 
-def _finish_frame(pipeline: Pipeline, image, time: float, args, index: int, records: IO[str] | None):
-    result = pipeline.process(image, time)
-    frame = draw_overlay(result.output, result.faces) if args.overlay else result.output
-    if records:
-        records.write(json.dumps(frame_record(index, result)) + "\n")
-    return result, frame
+def _close(sinks: list[Sink]) -> None:
+    errors = []
+    for sink in sinks:
+        try:
+            sink.close()
+        except EmocamError as exc:
+            errors.append(exc)
+    if errors:
+        raise errors[0]
 
 
-def _render_video(source: VideoFileSource, output: Path, settings: Settings, args: argparse.Namespace) -> int:
+def _render_video(source: VideoFileSource, output: Path, settings: Settings, json_path: Path | None) -> int:
     pipeline = Pipeline(settings, video_mode=True)
     output.parent.mkdir(parents=True, exist_ok=True)
     partial = partial_path(output)
-    sink = VideoSink(partial, source.size, source.rate or source.fps, audio=source.audio, time_base=source.video.time_base)
-    records = _open_json(args.json)
-    count = 0
-    bar = tqdm(total=source.frame_count or None, unit="frame", desc="render", dynamic_ncols=True, disable=None)
+    video = VideoSink(partial, source.size, source.rate or source.fps, audio=source.audio, time_base=source.video.time_base)
+    sinks: list[Sink] = [video]
+    bar, done = _progress(source.frame_count, "frame")
     try:
-        for frame in source.frames(on_audio=sink.write_audio):
-            result, image = _finish_frame(pipeline, frame.image, frame.time, args, count, records)
-            sink.write(image, frame.time)
-            count += 1
-            bar.set_postfix_str(result.emotion, refresh=False)
-            bar.update(1)
+        sinks += _json_sink(json_path)
+        run_loop(source.frames(on_audio=video.write_audio), pipeline_step(pipeline, settings), sinks, on_done=done)
     except (KeyboardInterrupt, EmocamError) as exc:
-        sink.close()
+        _close(sinks)
         reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc)
-        if count == 0:
+        if video.frames_written == 0:
             partial.unlink(missing_ok=True)
             raise EmocamError(reason) from None
-        raise EmocamError(f"{reason}; the {count} frames rendered so far are playable in {partial}") from None
+        raise EmocamError(f"{reason}; the {video.frames_written} frames rendered so far are playable in {partial}") from None
     finally:
         bar.close()
         pipeline.close()
-        if records:
-            records.close()
-    sink.close()
-    expected = source.frame_count
+    _close(sinks)
+    count, expected = video.frames_written, source.frame_count
     if expected and count < expected * (1 - TRUNCATION_TOLERANCE) - 1:
         raise EmocamError(f"{source.path} ends early: decoded {count} of {expected} frames (truncated?); partial output in {partial}")
     os.replace(partial, output)
@@ -183,19 +145,17 @@ def _render_video(source: VideoFileSource, output: Path, settings: Settings, arg
 
 
 def _render_images(source: ImageSource, output: Path, settings: Settings, args: argparse.Namespace) -> int:
-    # unrelated photos: no smoothing, fading or holding from one image to the next
     pipeline = Pipeline(replace(settings, blend_s=0.0, hold_s=0.0), video_mode=False)
     folder = len(source.paths) > 1 or args.input.is_dir()
-    sink = ImageSink(output, folder=folder)
-    records = _open_json(args.json)
+    images = ImageSink(output, folder=folder)
+    sinks: list[Sink] = [images]
+    bar, done = _progress(source.frame_count, "image")
     try:
-        for index, frame in enumerate(tqdm(source.frames(), total=source.frame_count, unit="image", disable=None)):
-            pipeline.reset()
-            _, image = _finish_frame(pipeline, frame.image, 0.0, args, index, records)
-            sink.write(image, name=source.paths[index].with_suffix(".png").name if folder else None)
+        sinks += _json_sink(args.json)
+        run_loop(source.frames(), pipeline_step(pipeline, settings, still=True), sinks, on_done=done)
     finally:
+        bar.close()
         pipeline.close()
-        if records:
-            records.close()
-    print(f"wrote {output} ({sink.frames_written} image{'s' if sink.frames_written != 1 else ''})")
+        _close(sinks)
+    print(f"wrote {output} ({images.frames_written} image{'s' if images.frames_written != 1 else ''})")
     return 0

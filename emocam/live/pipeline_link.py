@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emocam.pipeline.annotate import draw_overlay  # noqa: F401 (re-exported for the processing worker)
+from emocam.pipeline.annotate import Annotator
 from emocam.errors import EmocamError
 from emocam.labels import EMOTIONS
 from emocam.live.settings_store import LiveSettings
@@ -33,7 +33,7 @@ class PackInfo:
 
 def pipeline_settings(live: LiveSettings):
     """emocam.pipeline.pipeline.Settings from the window's settings."""
-    from emocam.pipeline.pipeline import Settings
+    from emocam.settings import Settings
 
     return Settings(
         device=live.device,
@@ -42,9 +42,9 @@ def pipeline_settings(live: LiveSettings):
         smoothing_s=live.smoothing_s,
         dwell_s=live.dwell_s,
         strength=live.strength,
-        process_size=live.process_size or None,
-        styles=dict(live.styles.get(live.pack, {})),
-        emotion_model=Path(live.emotion_model) if live.emotion_model else None,
+        process_size=live.process_size,
+        styles={live.pack: dict(live.styles.get(live.pack, {}))},
+        emotion_model=live.emotion_model,
     )
 
 
@@ -57,9 +57,7 @@ def make_pipeline(live: LiveSettings):
 
 def apply(pipeline, live: LiveSettings) -> None:
     """Copy every pipeline field of `live` into `pipeline.settings` (on the processing thread)."""
-    fresh = pipeline_settings(live)
-    for name in PIPELINE_FIELDS:
-        setattr(pipeline.settings, name, getattr(fresh, name))
+    pipeline.apply(pipeline_settings(live))
 
 
 def list_packs() -> list[str]:
@@ -114,3 +112,7 @@ def thumbnail_packs(info: PackInfo) -> list[tuple[object, object, np.ndarray]]:
             items.append((i, variant, onehot[EMOTIONS.index("neutral")]))
         return items
     return [(e, info.pack, onehot[k]) for k, e in enumerate(EMOTIONS)]
+
+
+def draw_overlay(image, faces, boxes: bool = True, labels: bool = True, bars: bool = True):
+    return Annotator(boxes, labels, bars).annotate(image, faces)

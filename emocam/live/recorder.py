@@ -16,7 +16,7 @@ from emocam.live.priority import lower_priority
 
 
 class Sink(Protocol):
-    def write(self, rgb: np.ndarray, time: float) -> None: ...
+    def encode(self, rgb: np.ndarray, time: float) -> None: ...
     def close(self) -> None: ...
 
 
@@ -137,7 +137,7 @@ class Recorder:
         if self.error:
             return
         try:
-            self._sink.write(rgb, slot / self.rate)
+            self._sink.encode(rgb, slot / self.rate)
         except Exception as exc:
             self.error = f"recording stopped: {' '.join(str(exc).split())}"
             return

@@ -1,15 +1,13 @@
-"""Overlay drawing on a finished frame: face boxes, track ids and emotions, smoothed probability bars."""
+"""The overlay on a finished frame: face boxes, track ids and emotions, smoothed probability bars."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from emocam.labels import EMOTIONS
-
-if TYPE_CHECKING:
-    from emocam.pipeline.pipeline import FaceState
+from emocam.pipeline.faces import Face
 
 # one colour per emotion (RGB), used for boxes and bars everywhere
 EMOTION_COLORS = {
@@ -23,24 +21,32 @@ EMOTION_COLORS = {
 }
 
 
-def draw_overlay(
-    image: np.ndarray, faces: list["FaceState"], boxes: bool = True, labels: bool = True, bars: bool = True
-) -> np.ndarray:
-    """A copy of `image` with the chosen overlays drawn for each face."""
-    out = image.copy()
-    scale = max(0.4, min(out.shape[:2]) / 720)
-    thickness = max(1, int(round(2 * scale)))
-    for face in faces:
-        x0, y0, x1, y1 = (int(round(v)) for v in face.box)
-        color = EMOTION_COLORS[face.emotion]
-        if boxes:
-            cv2.rectangle(out, (x0, y0), (x1, y1), color, thickness, cv2.LINE_AA)
-        if labels:
-            text = f"#{face.track_id} {face.emotion} {float(np.max(face.probs)):.0%}"
-            _label(out, text, (x0, max(0, y0 - int(6 * scale))), color, scale)
-        if bars:
-            _bars(out, face.probs, (x1 + int(6 * scale), y0), scale)
-    return out
+@dataclass(frozen=True)
+class Annotator:
+    """Draws the chosen parts of the overlay; configured once, then `annotate(frame, faces)` per frame."""
+
+    boxes: bool = True
+    labels: bool = True
+    bars: bool = True
+
+    def annotate(self, image: np.ndarray, faces: list[Face]) -> np.ndarray:
+        """A copy of `image` with the overlay drawn for each face that has an emotion."""
+        out = image.copy()
+        scale = max(0.4, min(out.shape[:2]) / 720)
+        thickness = max(1, int(round(2 * scale)))
+        for face in faces:
+            if face.emotion is None:
+                continue
+            x0, y0, x1, y1 = (int(round(v)) for v in face.box)
+            color = EMOTION_COLORS[face.emotion]
+            if self.boxes:
+                cv2.rectangle(out, (x0, y0), (x1, y1), color, thickness, cv2.LINE_AA)
+            if self.labels:
+                text = f"#{face.track_id} {face.emotion} {float(np.max(face.smoothed)):.0%}"
+                _label(out, text, (x0, max(0, y0 - int(6 * scale))), color, scale)
+            if self.bars:
+                _bars(out, face.smoothed, (x1 + int(6 * scale), y0), scale)
+        return out
 
 
 def _label(image: np.ndarray, text: str, origin: tuple[int, int], color: tuple[int, int, int], scale: float) -> None:

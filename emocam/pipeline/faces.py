@@ -1,9 +1,11 @@
 """Face detection with MediaPipe's Tasks FaceDetector, and square face crops for emotion models."""
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import sys
+import weakref
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -21,10 +23,20 @@ DETECTOR_MODELS = {
 
 @dataclass
 class Face:
-    """A detected face: box (x0, y0, x1, y1) in pixels and the detector's confidence."""
+    """One face as it crosses the stages; each stage fills in its part.
+
+    detector: `box` (x0, y0, x1, y1 in pixels) and `score`; tracker: `track_id` and `seen` (False while the
+    track coasts over a missed detection, with its last box); classifier: `probs` (this frame, EMOTIONS
+    order); smoother: `smoothed` probabilities and the dominant `emotion` after hysteresis.
+    """
 
     box: tuple[float, float, float, float]
     score: float
+    track_id: int | None = None
+    seen: bool = True
+    probs: np.ndarray | None = None
+    smoothed: np.ndarray | None = None
+    emotion: str | None = None
 
     @property
     def area(self) -> float:
@@ -76,8 +88,10 @@ class FaceDetector:
             running_mode=vision.RunningMode.VIDEO if video_mode else vision.RunningMode.IMAGE,
             min_detection_confidence=min_confidence,
         )
+        self._detector = None
         with _native_stderr_silenced():
             self._detector = vision.FaceDetector.create_from_options(options)
+        _open_detectors.add(self)
         self._last_ms = -1
 
     def detect(self, image: np.ndarray, time: float = 0.0) -> list[Face]:
@@ -103,11 +117,29 @@ class FaceDetector:
 
     def close(self) -> None:
         """Release MediaPipe's graph; safe to call twice."""
-        if self._detector is None:
+        detector, self._detector = getattr(self, "_detector", None), None
+        if detector is None:
             return
+        _open_detectors.discard(self)
         with _native_stderr_silenced():
-            self._detector.close()
-        self._detector = None
+            detector.close()
+
+    def __del__(self) -> None:
+        # MediaPipe's own finaliser fails with a traceback once the interpreter is shutting down,
+        # so a detector nobody closed is closed here (or by the atexit hook below), quietly
+        with contextlib.suppress(Exception):
+            self.close()
+
+
+# every detector still open when the program ends is closed before module teardown starts
+_open_detectors: "weakref.WeakSet[FaceDetector]" = weakref.WeakSet()
+
+
+@atexit.register
+def _close_open_detectors() -> None:
+    for detector in list(_open_detectors):
+        with contextlib.suppress(Exception):
+            detector.close()
 
 
 def square_crop(image: np.ndarray, box: tuple[float, float, float, float], margin: float, size: int) -> np.ndarray:

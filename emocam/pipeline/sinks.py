@@ -5,12 +5,16 @@ import math
 import threading
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import av
 import cv2
 import numpy as np
 
 from emocam.errors import EmocamError
+
+if TYPE_CHECKING:
+    from emocam.pipeline.loop import Processed
 
 # No B-frames: fragmented MP4 has no edit list, so B-frame delay would shift the video against the audio.
 # Fragmented MP4: every keyframe starts a fragment that is complete on disk, so a file cut short by
@@ -80,7 +84,11 @@ class VideoSink:
         encoder = self.container.add_stream("aac", rate=audio.codec_context.sample_rate)
         return encoder, av.AudioResampler(format="fltp", layout=audio.codec_context.layout, rate=audio.codec_context.sample_rate)
 
-    def write(self, image: np.ndarray, time: float | None = None) -> None:
+    def write(self, item: "Processed") -> None:
+        """The frame loop's sink interface: encode the item's image at its source time."""
+        self.encode(item.image, item.frame.time)
+
+    def encode(self, image: np.ndarray, time: float | None = None) -> None:
         """Encode one RGB frame shown at `time` seconds (default: the next frame slot)."""
         h, w = image.shape[:2]
         if (w, h) != (self.video.width, self.video.height):
@@ -137,7 +145,12 @@ class ImageSink:
         if folder:
             self.path.mkdir(parents=True, exist_ok=True)
 
-    def write(self, image: np.ndarray, time: float | None = None, name: str | None = None) -> None:
+    def write(self, item: "Processed") -> None:
+        """The frame loop's sink interface: a folder names each image after its source file."""
+        path = item.frame.path
+        self.save(item.image, path.with_suffix(".png").name if path is not None else None)
+
+    def save(self, image: np.ndarray, name: str | None = None) -> None:
         target = self.path / (name or f"frame_{self.frames_written:06d}.png") if self.folder else self.path
         if not cv2.imwrite(str(target), cv2.cvtColor(image, cv2.COLOR_RGB2BGR)):
             raise EmocamError(f"cannot write image {target}")

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import dataclass
 
 import numpy as np
 
-from emocam.labels import NEUTRAL
+from emocam.labels import EMOTIONS, NEUTRAL
+from emocam.pipeline.faces import Face
 
 POLICIES = ("largest", "confident", "majority")
 
@@ -51,13 +51,33 @@ class EmotionSmoother:
         return self.dominant
 
 
-@dataclass
-class TrackEmotion:
-    """What the policy needs of one face: its size, smoothed probabilities and dominant emotion."""
+class FaceSmoothing:
+    """The smoothing stage: one `EmotionSmoother` per track id, owned here and dropped when its track ends."""
 
-    area: float
-    probs: np.ndarray
-    dominant: int
+    def __init__(self, time_constant_s: float = 0.4, dwell_s: float = 0.4, margin: float = 0.1) -> None:
+        self.params = {"time_constant_s": time_constant_s, "dwell_s": dwell_s, "margin": margin}
+        self._smoothers: dict[int, EmotionSmoother] = {}
+
+    def configure(self, time_constant_s: float, dwell_s: float, margin: float) -> None:
+        """New parameters for every track, from now on."""
+        self.params = {"time_constant_s": time_constant_s, "dwell_s": dwell_s, "margin": margin}
+        for smoother in self._smoothers.values():
+            smoother.time_constant_s, smoother.dwell_s, smoother.margin = time_constant_s, dwell_s, margin
+
+    def update(self, faces: list[Face], time: float) -> list[Face]:
+        """Folds each classified face into its track's smoother; returns the faces that have an emotion yet."""
+        self._smoothers = {f.track_id: s for f in faces if (s := self._smoothers.get(f.track_id))}
+        for face in faces:
+            if face.probs is not None:
+                smoother = self._smoothers.setdefault(face.track_id, EmotionSmoother(**self.params))
+                smoother.update(face.probs, time)
+            smoother = self._smoothers.get(face.track_id)
+            if smoother is not None:
+                face.smoothed, face.emotion = smoother.probs.astype(np.float32), EMOTIONS[smoother.dominant]
+        return [f for f in faces if f.emotion is not None]
+
+    def reset(self) -> None:
+        self._smoothers.clear()
 
 
 class FrameEmotion:
@@ -68,23 +88,24 @@ class FrameEmotion:
             raise ValueError(f"unknown policy {policy!r}; use one of {', '.join(POLICIES)}")
         self.policy = policy
         self.hold_s = hold_s
-        self.emotion = NEUTRAL
+        self.emotion = EMOTIONS[NEUTRAL]
         self._last_face_time: float | None = None
 
-    def update(self, faces: list[TrackEmotion], time: float) -> int:
+    def update(self, faces: list[Face], time: float) -> str:
+        """The frame's emotion from its smoothed faces at `time` seconds."""
         if faces:
             self.emotion = self._choose(faces)
             self._last_face_time = time
         elif self._last_face_time is None or time - self._last_face_time > self.hold_s:
-            self.emotion = NEUTRAL
+            self.emotion = EMOTIONS[NEUTRAL]
         return self.emotion
 
-    def _choose(self, faces: list[TrackEmotion]) -> int:
+    def _choose(self, faces: list[Face]) -> str:
         if self.policy == "largest":
-            return max(faces, key=lambda f: f.area).dominant
+            return max(faces, key=lambda f: f.area).emotion
         if self.policy == "confident":
-            return max(faces, key=lambda f: float(f.probs[f.dominant])).dominant
-        votes = Counter(f.dominant for f in faces)
+            return max(faces, key=lambda f: float(f.smoothed[EMOTIONS.index(f.emotion)])).emotion
+        votes = Counter(f.emotion for f in faces)
         best = max(votes.values())
         tied = {emotion for emotion, n in votes.items() if n == best}
-        return max((f for f in faces if f.dominant in tied), key=lambda f: f.area).dominant
+        return max((f for f in faces if f.emotion in tied), key=lambda f: f.area).emotion

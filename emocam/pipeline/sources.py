@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import importlib.resources
+import os
+import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,10 +14,16 @@ import cv2
 import numpy as np
 
 from emocam.errors import EmocamError
+from emocam.pipeline.image_probe import MAX_PIXELS, MAX_SIDE, check_frame_size, image_size
 
 SAMPLE_CLIP = Path(str(importlib.resources.files("emocam").joinpath("data", "sample.mp4")))  # bundled default input (package data)
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
 AudioCallback = Callable[[av.Packet], None]
+# ffmpeg demuxers and decoders that turn any text file into "video" (the tty demuxer draws the text)
+TEXT_FORMATS = {"tty", "bin", "idf", "xbin", "adf", "srt", "ass", "webvtt", "subviewer", "microdvd"}
+TEXT_CODECS = {"ansi", "bintext", "xbin", "idf"}
+# a decoded stream this much shorter than its header says is treated as truncated
+TRUNCATION_TOLERANCE = 0.02
 
 
 @dataclass
@@ -40,9 +48,11 @@ class VideoFileSource:
             self.container = av.open(str(self.path))
         except (av.FFmpegError, OSError) as exc:
             raise EmocamError(f"cannot open {self.path} as a video: {_reason(exc)}") from None
-        if not self.container.streams.video:
+        text = self.container.format.name in TEXT_FORMATS or any(
+            s.codec_context.name in TEXT_CODECS for s in self.container.streams.video)
+        if text or not self.container.streams.video:
             self.container.close()
-            raise EmocamError(f"{self.path} has no video stream")
+            raise EmocamError(f"{self.path} is text, not a video" if text else f"{self.path} has no video stream")
         self.video = self.container.streams.video[0]
         self.audio = self.container.streams.audio[0] if self.container.streams.audio else None
         self.video.thread_type = "AUTO"
@@ -51,28 +61,49 @@ class VideoFileSource:
         self.rate = rate
         self.size = (self.video.codec_context.width, self.video.codec_context.height)
         if not all(self.size):
+            self.container.close()
             raise EmocamError(f"{self.path} has a video stream with no picture size")
-        self.frame_count = self._estimate_frames()
+        try:
+            check_frame_size(*self.size, f"the video {self.path}")
+        except EmocamError:
+            self.container.close()
+            raise
+        # the header's frame count is exact; a count from duration x rate is only a guess (wrong for
+        # variable frame rate), so it is left at 0 and completeness is judged by timestamps instead
+        self.frame_count = int(self.video.frames or 0)
+        self.duration = self._duration()
 
-    def _estimate_frames(self) -> int:
-        if self.video.frames:
-            return int(self.video.frames)
+    def _duration(self) -> float | None:
+        """The length the header promises, in seconds (None when it does not say)."""
         if self.video.duration and self.video.time_base:
-            return int(round(float(self.video.duration * self.video.time_base) * self.fps))
+            return float(self.video.duration * self.video.time_base)
         if self.container.duration:
-            return int(round(self.container.duration / av.time_base * self.fps))
-        return 0
+            return self.container.duration / av.time_base
+        return None
+
+    def _check_complete(self, count: int, last: float, largest_gap: float) -> None:
+        """Raise if the decoded frames fall clearly short of what the header promises (a truncated file)."""
+        if self.frame_count and count < self.frame_count * (1 - TRUNCATION_TOLERANCE) - 1:
+            raise EmocamError(f"{self.path} ends early: decoded {count} of {self.frame_count} frames (truncated?)")
+        if not self.frame_count and self.duration:
+            slack = max(1.0, 2 * largest_gap, TRUNCATION_TOLERANCE * self.duration)
+            if self.duration - last > slack:
+                raise EmocamError(f"{self.path} ends early: frames stop at {last:.1f} s of {self.duration:.1f} s (truncated?)")
 
     def frames(self, on_audio: AudioCallback | None = None) -> Iterator[Frame]:
         """Yield decoded frames in order; with `on_audio`, audio packets are passed through as read."""
         index, offset = 0, 0.0
         while True:
-            last = offset
+            last, first, largest_gap = offset, None, 0.0
             for frame in self._decode_once(on_audio):
                 t = offset + frame.time
+                largest_gap = max(largest_gap, t - last) if first is not None else 0.0
+                first = t if first is None else first
                 last = t
                 yield Frame(frame.image, t, index)
                 index += 1
+            if not self.loop and index:
+                self._check_complete(index, last, largest_gap)
             if not self.loop or index == 0:
                 break
             offset = last + 1.0 / self.fps
@@ -91,8 +122,10 @@ class VideoFileSource:
                     continue
                 for frame in packet.decode():
                     t = float(frame.time) if frame.time is not None else 0.0
+                    if (frame.width, frame.height) != self.size:  # a size change mid-stream (the sink rescales)
+                        check_frame_size(frame.width, frame.height, f"a frame of {self.path}")
                     yield Frame(frame.to_ndarray(format="rgb24"), t, -1)
-        except av.FFmpegError as exc:
+        except (av.FFmpegError, ValueError) as exc:  # ValueError: a pixel format PyAV cannot convert
             raise EmocamError(f"{self.path} is damaged or truncated: {_reason(exc)}") from None
 
     def close(self) -> None:
@@ -109,6 +142,9 @@ class ImageSource:
             raise EmocamError("no images found")
         self.paths = paths
         self.fps = fps
+        for path in paths:  # every header is checked before any image is processed or written
+            _, width, height = image_size(path)
+            check_frame_size(width, height, f"the image {path}")
         first = read_image(paths[0])
         self.size = (first.shape[1], first.shape[0])
         self.frame_count = len(paths)
@@ -157,15 +193,51 @@ Source = VideoFileSource | ImageSource | CameraSource
 
 
 def read_image(path: Path) -> np.ndarray:
-    """Read an image file as RGB uint8, or raise EmocamError."""
+    """Read an image file as RGB uint8, or raise EmocamError (special files and oversized headers included)."""
+    _require_regular_file(Path(path))
+    _, width, height = image_size(path)
+    if max(width, height) > MAX_SIDE or width * height > MAX_PIXELS:
+        check_frame_size(width, height, f"the image {path}")
     try:
         data = np.fromfile(str(path), dtype=np.uint8)
     except OSError as exc:
         raise EmocamError(f"cannot read {path}: {exc.strerror}") from None
-    bgr = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None  # imdecode fails quietly, imread warns
+    try:
+        bgr = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None  # imdecode fails quietly, imread warns
+    except cv2.error:
+        bgr = None
     if bgr is None:
-        raise EmocamError(f"cannot read {path} as an image")
+        raise EmocamError(f"cannot read {path} as an image (damaged?)")
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def _require_regular_file(path: Path) -> os.stat_result:
+    """A FIFO, device or socket would block or never end: refuse it before opening."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise EmocamError(f"input not found: {path}") from None
+    except OSError as exc:
+        raise EmocamError(f"cannot read {path}: {exc.strerror}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise EmocamError(f"{path} is a device, FIFO or socket, not a video or image file")
+    return info
+
+
+def folder_images(folder: Path) -> list[Path]:
+    """The images of a folder, sorted by name: visible files with an image suffix (others are ignored)."""
+    try:
+        names = sorted(entry for entry in os.listdir(folder))
+    except OSError as exc:
+        raise EmocamError(f"cannot read folder {folder}: {exc.strerror}") from None
+    images = [folder / name for name in names if not name.startswith(".") and Path(name).suffix.lower() in IMAGE_SUFFIXES]
+    if not images:
+        raise EmocamError(f"folder {folder} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+    for path in images:
+        if os.path.isdir(path):
+            raise EmocamError(f"{path} in the input folder is a folder, not an image")
+        _require_regular_file(path)
+    return images
 
 
 def open_source(spec: str | int | Path, loop: bool = False) -> Source:
@@ -173,17 +245,15 @@ def open_source(spec: str | int | Path, loop: bool = False) -> Source:
     if isinstance(spec, int) or (isinstance(spec, str) and spec.isdigit()):
         return CameraSource(int(spec))
     path = Path(spec)
-    if not path.exists():
+    if not os.path.exists(path):
         raise EmocamError(f"input not found: {path}")
-    if path.is_dir():
-        images = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-        if not images:
-            raise EmocamError(f"folder {path} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
-        return ImageSource(images)
+    if os.path.isdir(path):
+        return ImageSource(folder_images(path))
+    info = _require_regular_file(path)
+    if info.st_size == 0:
+        raise EmocamError(f"{path} is empty")
     if path.suffix.lower() in IMAGE_SUFFIXES:
         return ImageSource([path])
-    if path.stat().st_size == 0:
-        raise EmocamError(f"{path} is empty")
     return VideoFileSource(path, loop=loop)
 
 

@@ -102,22 +102,22 @@ def load_pack(spec: str | Path) -> StylePack:
 class EmotionBlend:
     """Weights over the 7 emotions that fade to a new emotion over `blend_s` seconds (smoothstep)."""
 
-    def __init__(self, blend_s: float = 0.5, emotion: int = EMOTIONS.index("neutral")) -> None:
+    def __init__(self, blend_s: float = 0.5, emotion: str = "neutral") -> None:
         self.blend_s = blend_s
         self.target = emotion
-        self.weights = np.eye(len(EMOTIONS), dtype=np.float32)[emotion]
+        self.weights = _onehot(emotion)
         self._start_weights = self.weights.copy()
         self._start_time: float | None = None
         self._first = True
 
-    def update(self, emotion: int, time: float) -> np.ndarray:
+    def update(self, emotion: str, time: float) -> np.ndarray:
         """Weights at `time` while fading towards `emotion`; the very first emotion is taken at once."""
         if self._first:
             self._first, self.target = False, emotion
-            self.weights = np.eye(len(EMOTIONS), dtype=np.float32)[emotion]
+            self.weights = _onehot(emotion)
         if emotion != self.target:
             self._start_weights, self._start_time, self.target = self.weights.copy(), time, emotion
-        goal = np.eye(len(EMOTIONS), dtype=np.float32)[self.target]
+        goal = _onehot(self.target)
         if self._start_time is None or self.blend_s <= 0:
             self.weights = goal
         else:
@@ -127,9 +127,19 @@ class EmotionBlend:
         return self.weights
 
 
+def _onehot(emotion: str) -> np.ndarray:
+    return np.eye(len(EMOTIONS), dtype=np.float32)[EMOTIONS.index(emotion)]
+
+
+MIN_PROCESS_SIDE = 16  # the networks' reflect padding needs at least this many pixels on the short side
+
+
 def processing_shape(width: int, height: int, longest: int | None) -> tuple[int, int]:
-    """(w, h) scaled so the longest side is at most `longest`, both multiples of 4 (the networks downsample by 4)."""
+    """(w, h) scaled so the longest side is at most `longest`, both multiples of 4 (the networks downsample by 4).
+
+    The short side never shrinks below MIN_PROCESS_SIDE (a 4000x16 frame is processed at full size)."""
     scale = min(1.0, longest / max(width, height)) if longest else 1.0
+    scale = min(1.0, max(scale, MIN_PROCESS_SIDE / max(1, min(width, height))))
     return max(4, int(round(width * scale / 4)) * 4), max(4, int(round(height * scale / 4)) * 4)
 
 

@@ -1,7 +1,7 @@
 """Stable ids for faces across frames: greedy IoU / distance matching; tracks survive short misses."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -9,22 +9,13 @@ from emocam.pipeline.faces import Face
 
 
 @dataclass
-class Track:
-    """One face followed over time."""
+class _Track:
+    """What the tracker remembers of one face: its id, last box and when it was last detected."""
 
     track_id: int
     box: tuple[float, float, float, float]
     score: float
-    first_seen: float
     last_seen: float
-    seen_now: bool = True
-    hits: int = 1
-    state: dict = field(default_factory=dict)  # per-track data owned by later stages (e.g. emotion smoothing)
-
-    @property
-    def area(self) -> float:
-        x0, y0, x1, y1 = self.box
-        return max(0.0, x1 - x0) * max(0.0, y1 - y0)
 
 
 def iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
@@ -36,7 +27,7 @@ def iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
     return inter / union if union > 0 else 0.0
 
 
-def _match_score(track: Track, face: Face) -> float:
+def _match_score(track: _Track, face: Face) -> float:
     """IoU, or for fast motion a score from how close the centres are relative to the face size."""
     overlap = iou(track.box, face.box)
     if overlap > 0:
@@ -49,37 +40,36 @@ def _match_score(track: Track, face: Face) -> float:
 
 
 class Tracker:
-    """Keeps tracks of faces; a track missed for longer than `max_miss_s` seconds expires."""
+    """Gives each detected face a track id; a track missed for longer than `max_miss_s` seconds expires."""
 
     def __init__(self, max_miss_s: float = 0.7) -> None:
         self.max_miss_s = max_miss_s
-        self.tracks: list[Track] = []
+        self._tracks: list[_Track] = []
         self._next_id = 1
 
-    def update(self, faces: list[Face], time: float) -> list[Track]:
-        """Match this frame's faces to tracks; returns the live tracks (seen now or recently)."""
+    def update(self, faces: list[Face], time: float) -> list[Face]:
+        """Sets `track_id` on this frame's faces and returns them plus one unseen record per coasting track."""
         pairs = sorted(
-            ((_match_score(t, f), ti, fi) for ti, t in enumerate(self.tracks) for fi, f in enumerate(faces)),
+            ((_match_score(t, f), ti, fi) for ti, t in enumerate(self._tracks) for fi, f in enumerate(faces)),
             reverse=True,
         )
-        used_tracks, used_faces = set(), set()
+        matched: dict[int, int] = {}  # track index -> face index
         for score, ti, fi in pairs:
-            if score <= 0 or ti in used_tracks or fi in used_faces:
-                continue
-            used_tracks.add(ti)
-            used_faces.add(fi)
-            track, face = self.tracks[ti], faces[fi]
-            track.box, track.score, track.last_seen, track.seen_now = face.box, face.score, time, True
-            track.hits += 1
-        for ti, track in enumerate(self.tracks):
-            if ti not in used_tracks:
-                track.seen_now = False
+            if score > 0 and ti not in matched and fi not in matched.values():
+                matched[ti] = fi
+        for ti, fi in matched.items():
+            track, face = self._tracks[ti], faces[fi]
+            track.box, track.score, track.last_seen = face.box, face.score, time
+            face.track_id, face.seen = track.track_id, True
         for fi, face in enumerate(faces):
-            if fi not in used_faces:
-                self.tracks.append(Track(self._next_id, face.box, face.score, time, time))
+            if fi not in matched.values():
+                self._tracks.append(_Track(self._next_id, face.box, face.score, time))
+                face.track_id, face.seen = self._next_id, True
                 self._next_id += 1
-        self.tracks = [t for t in self.tracks if time - t.last_seen <= self.max_miss_s]
-        return list(self.tracks)
+        self._tracks = [t for t in self._tracks if time - t.last_seen <= self.max_miss_s]
+        coasting = [Face(t.box, t.score, t.track_id, seen=False) for t in self._tracks if t.last_seen != time]
+        return sorted(list(faces) + coasting, key=lambda f: f.track_id)  # oldest track first
 
     def reset(self) -> None:
-        self.tracks.clear()
+        self._tracks.clear()
+

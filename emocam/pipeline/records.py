@@ -1,0 +1,55 @@
+"""Per-frame JSON records (`--json`): what each face read as, the frame's emotion and the style in use."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from emocam.errors import EmocamError
+from emocam.labels import EMOTIONS
+from emocam.pipeline.loop import Processed
+
+
+def frame_record(item: Processed) -> dict:
+    """One frame as a JSON-ready dict."""
+    result = item.result
+    return {
+        "index": item.frame.index,
+        "time": round(result.time, 4),
+        "emotion": result.emotion,
+        "style_weights": result.style_weights,
+        **result.info,
+        "faces": [
+            {
+                "track_id": f.track_id,
+                "box": [round(float(v), 1) for v in f.box],
+                "detected": f.seen,
+                "emotion": f.emotion,
+                "probs": {e: round(float(p), 4) for e, p in zip(EMOTIONS, f.smoothed)},
+            }
+            for f in result.faces
+        ],
+    }
+
+
+class JsonRecordsSink:
+    """JSON Lines, one record per frame, each line flushed: an interrupted render keeps valid records."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        try:
+            self._file = self.path.open("w", encoding="utf-8")
+        except OSError as exc:
+            raise EmocamError(f"cannot write {self.path}: {exc.strerror}") from None
+
+    def write(self, item: Processed) -> None:
+        try:
+            self._file.write(json.dumps(frame_record(item)) + "\n")
+            self._file.flush()
+        except OSError as exc:
+            raise EmocamError(f"cannot write {self.path}: {exc.strerror}") from None
+
+    def close(self) -> None:
+        try:
+            self._file.close()
+        except OSError as exc:
+            raise EmocamError(f"cannot write {self.path}: {exc.strerror}") from None
