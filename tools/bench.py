@@ -2,9 +2,9 @@
 
 For each input size the bench first writes a short H.264 clip at that size (frames of the bundled
 `emocam/data/sample.mp4`, resized), so decoding is timed on real H.264 of that size. Then, per device
-and per processing size, it runs the same loop as `emocam render`: PyAV decode -> `Pipeline.process`
--> `VideoSink.write` (H.264), and reports the median milliseconds of each stage and the frames per
-second of the whole loop (wall time / frames, after the warm-up frames).
+and per processing size, it runs `emocam render`'s own step on the one frame loop
+(`emocam.pipeline.loop.run_loop`: a decode thread, the pipeline step, an encode thread) and reports the
+median milliseconds of each stage and the frames per second of the whole loop (after the warm-up frames).
 
     python -m tools.bench [--devices auto|cpu,cuda] [--sizes 640x480,1280x720] [--process-sizes 256,512]
                           [--frames N] [--warmup N] [--pack NAME] [--markdown PATH]
@@ -27,10 +27,13 @@ import numpy as np
 import onnxruntime as ort
 
 from emocam.errors import EmocamError
-from emocam.pipeline.pipeline import Pipeline, Settings
+from emocam.commands.render import pipeline_step
+from emocam.pipeline.loop import Processed, run_loop
+from emocam.pipeline.pipeline import Pipeline
 from emocam.modelstore.runtime import available_devices, cuda_status
 from emocam.pipeline.sinks import VideoSink
 from emocam.pipeline.sources import SAMPLE_CLIP, VideoFileSource
+from emocam.settings import Settings
 
 STAGES = ("decode", "detect", "classify", "stylize", "encode")
 KNOWN_DEVICES = ("cpu", "cuda")
@@ -112,7 +115,7 @@ def write_clip(frames: list[np.ndarray], size: tuple[int, int], path: Path) -> P
     try:
         for i, frame in enumerate(frames):
             interp = cv2.INTER_AREA if size[0] < frame.shape[1] else cv2.INTER_LINEAR
-            sink.write(cv2.resize(frame, size, interpolation=interp), i / CLIP_FPS)
+            sink.encode(cv2.resize(frame, size, interpolation=interp), i / CLIP_FPS)
     finally:
         sink.close()
     return path
@@ -120,42 +123,32 @@ def write_clip(frames: list[np.ndarray], size: tuple[int, int], path: Path) -> P
 
 # -- the measured loop ----------------------------------------------------------------------------------
 def bench_one(clip: Path, row: Row, pack: str, warmup: int, workdir: Path) -> Row:
-    """Decode `clip`, run the pipeline and encode every frame; fill `row` with medians over the measured frames."""
-    pipeline = Pipeline(Settings(device=row.device, pack=pack, process_size=row.process_size), video_mode=True)
+    """Render `clip` as `emocam render` does; fill `row` with stage medians and fps over the measured frames."""
+    settings = Settings(device=row.device, pack=pack, process_size=row.process_size or 0)
+    pipeline = Pipeline(settings, video_mode=True)
     source = VideoFileSource(clip)
     sink = VideoSink(workdir / f"out_{row.device}_{row.size[0]}x{row.size[1]}_{row.process_size}.mp4", source.size, source.fps)
-    samples: dict[str, list[float]] = {s: [] for s in STAGES}
-    frames = source.frames()
-    index, loop_start = 0, None
+    timings: list[dict[str, float]] = []
+    finished: list[float] = []  # when each frame left the writer
+
+    def done(item: Processed) -> None:
+        timings.append(item.result.timings)
+        finished.append(time.perf_counter())
+
     try:
-        while True:
-            if index == warmup:
-                loop_start = time.perf_counter()
-            started = time.perf_counter()
-            frame = next(frames, None)
-            decode_ms = (time.perf_counter() - started) * 1000
-            if frame is None:
-                break
-            result = pipeline.process(frame.image, frame.time)
-            started = time.perf_counter()
-            sink.write(result.output, frame.time)
-            encode_ms = (time.perf_counter() - started) * 1000
-            if index >= warmup:
-                samples["decode"].append(decode_ms)
-                samples["encode"].append(encode_ms)
-                for stage in ("detect", "classify", "stylize"):
-                    samples[stage].append(result.timings[stage])
-            index += 1
-        wall = time.perf_counter() - loop_start if loop_start is not None else 0.0
+        stats = run_loop(source.frames(), pipeline_step(pipeline, settings), [sink], on_done=done)
     finally:
         sink.close()
         source.close()
         pipeline.close()
-    row.frames = len(samples["decode"])
-    if row.frames == 0 or wall <= 0:
+    row.frames = len(finished) - warmup
+    if row.frames <= 0:
         raise EmocamError(f"{clip} gave no frames after {warmup} warm-up frames")
+    wall = finished[-1] - finished[warmup - 1] if warmup else finished[-1] - finished[0]
+    samples = {"decode": stats.read_ms[warmup:], "encode": stats.write_ms[warmup:],
+               **{s: [t[s] for t in timings[warmup:]] for s in ("detect", "classify", "stylize")}}
     row.stages = {s: statistics.median(v) for s, v in samples.items()}
-    row.fps = row.frames / wall
+    row.fps = (row.frames - (0 if warmup else 1)) / max(wall, 1e-9)
     return row
 
 
@@ -238,8 +231,9 @@ def markdown_table(rows: list[Row]) -> str:
 NOTES = (
     "Medians per frame after the warm-up frames. decode: PyAV H.264 decode of a clip re-encoded at the input size; "
     "detect: MediaPipe face detection + tracking; classify: emotion CNN + smoothing; stylize: style network "
-    "incl. resize to and from the processing size; encode: `VideoSink.write` (libx264 veryfast; its own threads "
-    "work ahead, so this is the time the caller waits). fps: frames / wall time of the whole loop. "
+    "incl. resize to and from the processing size; encode: the writer thread's `VideoSink.write` (libx264 veryfast). "
+    "Decode and encode run on their own threads beside the step (the one frame loop), so fps is set by the slowest "
+    "stage, not their sum. fps: measured frames / wall time of the whole loop. "
     "On a shared machine (see the load average and the cores the bench itself used) every number is inflated: "
     "compare ratios within one run, not across runs."
 )
