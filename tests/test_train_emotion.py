@@ -15,6 +15,7 @@ import pytest
 from emocam.errors import EmocamError
 from emocam.labels import EMOTIONS
 from tools.emotion import data as ed
+from tools.emotion import formats
 from tools.emotion import evaluate as eval_emotion, make_dataset as make_emotion_dataset, report as emotion_report, train as train_emotion
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,7 +43,7 @@ def test_expw_label_order_columns_and_crop(tmp_path: Path) -> None:
         lines.append(f"p.png {i} 20 {20 * i} {20 * i + 20} 40 50.0 {i}")
     _write_rgb(tmp_path / "origin" / "p.png", pic)
     (tmp_path / "label.lst").write_text("\n".join(lines) + "\n")
-    data = ed.load_dataset(tmp_path, margin=0.0)
+    data = formats.load_dataset(tmp_path, margin=0.0)
     assert data.name == "ExpW" and data.split is None
     assert [EMOTIONS[i] for i in data.labels] == ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
     crops = ed.load_images(data, None, 10)
@@ -54,20 +55,20 @@ def test_expw_errors(tmp_path: Path) -> None:
     (tmp_path / "origin").mkdir()
     (tmp_path / "label.lst").write_text("p.png 0 1 2 3\n")
     with pytest.raises(EmocamError, match=r"label.lst:1: expected 8 fields"):
-        ed.load_dataset(tmp_path / "label.lst")
+        formats.load_dataset(tmp_path / "label.lst")
     (tmp_path / "label.lst").write_text("p.png 0 0 0 10 10 50.0 9\n")
     with pytest.raises(EmocamError, match="not 0-6"):
-        ed.load_dataset(tmp_path / "label.lst")
+        formats.load_dataset(tmp_path / "label.lst")
     (tmp_path / "label.lst").write_text("missing.png 0 0 0 10 10 50.0 1\n")
     with pytest.raises(EmocamError, match="no faces with a picture"):
-        ed.load_dataset(tmp_path / "label.lst")
+        formats.load_dataset(tmp_path / "label.lst")
 
 
 def test_fer2013_order_and_usage_split(tmp_path: Path) -> None:
     rows = [(3, "Training", 10), (0, "PublicTest", 20), (5, "PrivateTest", 30), (6, "Training", 40)]
     text = "emotion,pixels,Usage\n" + "".join(f"{e},{' '.join([str(v)] * 2304)},{u}\n" for e, u, v in rows)
     (tmp_path / "fer2013.csv").write_text(text)
-    data = ed.load_dataset(tmp_path)
+    data = formats.load_dataset(tmp_path)
     assert data.name == "FER2013"
     assert [EMOTIONS[i] for i in data.labels] == ["happy", "angry", "surprise", "neutral"]
     assert data.split.tolist() == [ed.TRAIN, ed.VAL, ed.TEST, ed.TRAIN]
@@ -76,25 +77,25 @@ def test_fer2013_order_and_usage_split(tmp_path: Path) -> None:
     # Without Usage: the seeded 70/20/10 split.
     plain = "".join(f"{e},{' '.join(['1'] * 2304)}\n" for e, _, _ in rows)
     (tmp_path / "fer2013.csv").write_text("emotion,pixels\n" + plain)
-    assert ed.load_dataset(tmp_path / "fer2013.csv").split is None
+    assert formats.load_dataset(tmp_path / "fer2013.csv").split is None
     (tmp_path / "fer2013.csv").write_text("emotion,pixels,Usage\n3,1 2 3,Training\n")
     with pytest.raises(EmocamError, match=r"fer2013.csv:2: 3 pixels is not a square"):
-        ed.load_dataset(tmp_path / "fer2013.csv")
+        formats.load_dataset(tmp_path / "fer2013.csv")
     (tmp_path / "fer2013.csv").write_text("label,image\n")
     with pytest.raises(EmocamError, match="emotion and pixels"):
-        ed.load_dataset(tmp_path / "fer2013.csv")
+        formats.load_dataset(tmp_path / "fer2013.csv")
 
 
 def test_folder_synonyms_skip_and_refuse(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     for name in ("Happiness", "anger", "surprised", "contempt"):
         _write_rgb(tmp_path / name / "a.png", np.full((20, 20, 3), 128, np.uint8))
-    data = ed.load_dataset(tmp_path)
+    data = formats.load_dataset(tmp_path)
     assert data.name == "folder"
     assert sorted(EMOTIONS[i] for i in data.labels) == ["angry", "happy", "surprise"]
     assert "skipped class folder(s) contempt" in capsys.readouterr().err
     _write_rgb(tmp_path / "bored" / "a.png", np.zeros((20, 20, 3), np.uint8))
     with pytest.raises(EmocamError, match="bored match none of"):
-        ed.load_dataset(tmp_path)
+        formats.load_dataset(tmp_path)
 
 
 def test_folder_split_dirs(tmp_path: Path) -> None:
@@ -102,7 +103,7 @@ def test_folder_split_dirs(tmp_path: Path) -> None:
         for emo in ("happy", "sad"):
             for i in range(10):
                 _write_rgb(tmp_path / split / emo / f"{i}.png", np.zeros((8, 8, 3), np.uint8))
-    data = ed.load_dataset(tmp_path, "folder")
+    data = formats.load_dataset(tmp_path, "folder")
     split = ed.assign_split(data, 0)
     # test/ stays the test split; val is cut from train/ (70:20), never from test/.
     assert np.array_equal(split == ed.TEST, data.split == ed.TEST)
@@ -111,16 +112,16 @@ def test_folder_split_dirs(tmp_path: Path) -> None:
 
 def test_detect_format_and_unknown(tmp_path: Path) -> None:
     with pytest.raises(EmocamError, match="does not exist"):
-        ed.load_dataset(tmp_path / "nope")
+        formats.load_dataset(tmp_path / "nope")
     (tmp_path / "x.txt").write_text("hi")
     with pytest.raises(EmocamError, match="unknown dataset file"):
-        ed.load_dataset(tmp_path / "x.txt")
+        formats.load_dataset(tmp_path / "x.txt")
     with pytest.raises(EmocamError, match="unknown dataset format"):
-        ed.load_dataset(tmp_path, "imagenet")
+        formats.load_dataset(tmp_path, "imagenet")
 
 
 def test_generated_formats_agree(generated: dict[str, Path]) -> None:
-    counts = [ed.load_dataset(p).counts().tolist() for p in generated.values()]
+    counts = [formats.load_dataset(p).counts().tolist() for p in generated.values()]
     want = [make_emotion_dataset.class_counts(24, False)[e] for e in EMOTIONS]
     assert counts == [want] * 3
 
@@ -192,10 +193,10 @@ def test_tiny_training_export_and_eval(generated: dict[str, Path], tmp_path: Pat
     from emocam.pipeline.emotion import EmotionClassifier
     from tools.emotion.model import OnnxPredictor
 
-    expw = ed.load_dataset(generated["expw"])
+    expw = formats.load_dataset(generated["expw"])
     idx = np.arange(12)
     clf = EmotionClassifier(out / "tiny.onnx", "cpu")
-    app = np.concatenate([clf.classify(ed.read_image(expw.items[i][0]), [expw.items[i][1]]) for i in idx])
+    app = np.concatenate([clf.classify(formats.read_image(expw.items[i][0]), [expw.items[i][1]]) for i in idx])
     tool = OnnxPredictor(out / "tiny.onnx").predict(ed.load_images(expw, idx, 48))
     assert np.abs(app - tool).max() < 1e-5
 

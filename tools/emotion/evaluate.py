@@ -20,8 +20,9 @@ import numpy as np
 
 from emocam.errors import EmocamError
 from tools.emotion import report
+from tools.emotion.formats import load_dataset
 from tools.emotion.data import (CROP_MARGIN, EMOTIONS, FORMATS, SPLITS, assign_split, limit_per_class,
-                                load_dataset, load_images)
+                                load_images)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -28,8 +28,9 @@ import numpy as np
 
 from emocam.errors import EmocamError
 from tools.emotion import report
+from tools.emotion.formats import load_dataset
 from tools.emotion.data import (CROP_MARGIN, EMOTIONS, FORMATS, SPLITS, TEST, TRAIN, VAL, EmotionSet,
-                                assign_split, limit_per_class, load_dataset, load_images, warn)
+                                assign_split, limit_per_class, load_images, warn)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
