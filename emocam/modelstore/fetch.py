@@ -69,6 +69,10 @@ EXTRACTED: dict[str, tuple[str, str]] = {
         "mediapipe", "mediapipe/modules/face_detection/face_detection_short_range.tflite"),
     "face_detection_full_range_sparse.tflite": (
         "mediapipe", "mediapipe/modules/face_detection/face_detection_full_range_sparse.tflite"),
+    "selfie_segmentation.tflite": (
+        "mediapipe", "mediapipe/modules/selfie_segmentation/selfie_segmentation.tflite"),
+    "selfie_segmentation_landscape.tflite": (
+        "mediapipe", "mediapipe/modules/selfie_segmentation/selfie_segmentation_landscape.tflite"),
 }
 
 EMOTION_MODEL = "emotion_fer_minixception.onnx"
