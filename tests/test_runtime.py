@@ -57,10 +57,8 @@ def test_auto_falls_back_to_cpu(emotion_path, capfd):
         assert "EP Error" not in capfd.readouterr().err
 
 
-def test_onnxruntime_really_falls_back_here():
-    """The premise: this onnxruntime lists CUDA but, without CUDA libraries, silently runs on CPU."""
-    if runtime.cuda_status()[0]:
-        pytest.skip("CUDA works on this machine")
+def test_cuda_status_agrees_with_a_real_session():
+    """emocam's verdict on CUDA is what a real session asked for CUDA gets (onnxruntime alone falls back quietly)."""
     if runtime.CUDA not in runtime.listed_providers():
         pytest.skip("this onnxruntime build has no CUDA provider")
     so = ort.SessionOptions()
@@ -70,7 +68,9 @@ def test_onnxruntime_really_falls_back_here():
         sess = ort.InferenceSession(runtime.PROBE_MODEL, so, providers=[runtime.CUDA, runtime.CPU])
     finally:
         ort.set_default_logger_severity(2)
-    assert sess.get_providers() == ["CPUExecutionProvider"]
+    usable, reason = runtime.cuda_status()
+    assert ("CUDAExecutionProvider" in sess.get_providers()) == usable
+    assert usable or reason  # a refusal always says why
 
 
 def test_bad_arguments(emotion_path, tmp_path):
