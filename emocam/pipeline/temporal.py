@@ -1,0 +1,195 @@
+"""The temporal engine: stylize small every frame, keep it steady with flow, bring detail back from the input.
+
+Per-frame stylization flickers (each frame is restyled from scratch) and costs a lot at full size. This stage
+wraps a small-picture stylizer (``stylize_small``: RGB uint8 at the processing size -> RGB uint8, same size):
+
+* ``off``: today's behaviour, stylize at the processing size and scale up bilinearly.
+* ``guided``: scale up edge-aware: the upscaled stylization plus the full-resolution input's own fine detail
+  (what the small picture lost), scaled per pixel by the local gain of the stylization with respect to the input
+  brightness (the linear coefficient of a guided filter fitted at the small size). Detail comes from the current
+  input every frame, so nothing accumulates.
+* ``stable`` (guided +): before scaling up, blend the current small stylization with the previous blended one,
+  warped to the current frame by DIS flow on the small inputs, weighted by a confidence that falls where the
+  warped previous input does not match the current one (occlusions, fast motion, lighting) - no ghost trails.
+  History resets at once on a scene cut (too few confident pixels) or a size change.
+* ``keyframe`` (CPU-only speed option, NOT per-frame stylization): stylize every Nth frame and on cuts or large
+  unexplained change; between keyframes, carry the last stylization along the flow. ``info["keyframe"]`` says
+  which frames really ran the network.
+
+Style changes (emotion fades) pass through ``stable`` with the blend's short lag (about blend/(1-blend) frames).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import cv2
+import numpy as np
+
+from emocam.pipeline.style import processing_shape
+
+MODES = ("off", "guided", "stable", "keyframe")
+DEFAULT_MODE = "stable"
+StylizeSmall = Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass
+class TemporalParams:
+    """Tuning of the engine (defaults chosen on the clips of tools.temporal_bench; see docs/temporal.md)."""
+
+    radius: int = 2  # guided-filter window radius, in processing-size pixels
+    eps: float = 0.03 ** 2  # guided-filter regulariser on the input's local variance (0..1 scale)
+    max_gain: float = 2.0  # cap on |detail gain| so noise in flat areas is not blown up
+    blend: float = 0.7  # weight of the warped history where it is fully trusted
+    sigma: float = 0.06  # input mismatch (0..1) at which the history's confidence is 1/e
+    cut_fraction: float = 0.4  # fewer confident pixels than this: a scene cut, history reset
+    keyframe_every: int = 3  # keyframe mode: run the network at least every Nth frame
+    keyframe_fraction: float = 0.85  # keyframe mode: fewer confident pixels than this forces a keyframe
+    style_tolerance: float = 0.02  # style change per frame (L1 of the weights) at which history is dropped
+    flow_preset: int = cv2.DISOPTICAL_FLOW_PRESET_MEDIUM  # DIS quality (a few ms at 256 px)
+
+
+def _gray(rgb: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+
+
+def detail_gain(guide_small: np.ndarray, stylized_small: np.ndarray, params: TemporalParams) -> np.ndarray:
+    """Per-pixel, per-channel gain a of the local fit stylized ~ a * guide + b (box filtered), HxWx3 float32."""
+    size = (2 * params.radius + 1, 2 * params.radius + 1)
+    guide = guide_small.astype(np.float32) / 255.0
+    p = stylized_small.astype(np.float32) / 255.0
+    mean_i = cv2.blur(guide, size)
+    var_i = cv2.blur(guide * guide, size) - mean_i * mean_i
+    mean_p = cv2.blur(p, size)
+    cov = cv2.blur(p * guide[..., None], size) - mean_p * mean_i[..., None]
+    gain = cov / (var_i[..., None] + params.eps)
+    return np.clip(cv2.blur(gain, size), -params.max_gain, params.max_gain)
+
+
+def guided_upsample(full: np.ndarray, small: np.ndarray, stylized_small: np.ndarray,
+                    params: TemporalParams) -> np.ndarray:
+    """Upscaled stylization + gain * (full-size input's detail beyond what the small input holds)."""
+    h, w = full.shape[:2]
+    gain = cv2.resize(detail_gain(_gray(small), stylized_small, params), (w, h), interpolation=cv2.INTER_LINEAR)
+    gray_full = _gray(full).astype(np.float32)
+    detail = gray_full - cv2.resize(_gray(small), (w, h), interpolation=cv2.INTER_LINEAR).astype(np.float32)
+    up = cv2.resize(stylized_small, (w, h), interpolation=cv2.INTER_LINEAR).astype(np.float32)
+    return np.clip(up + gain * detail[..., None], 0, 255).astype(np.uint8)
+
+
+class TemporalStyler:
+    """Per-stream state: the previous small input and stylization. One instance per video stream."""
+
+    def __init__(self, mode: str = DEFAULT_MODE, params: TemporalParams | None = None) -> None:
+        if mode not in MODES:
+            raise ValueError(f"temporal mode {mode!r}: use one of {', '.join(MODES)}")
+        self.mode = mode
+        self.params = params or TemporalParams()
+        self._dis = cv2.DISOpticalFlow_create(self.params.flow_preset)
+        self._grid: tuple[np.ndarray, np.ndarray] | None = None
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the history (a new source, a seek, a loop back to the start)."""
+        self._prev_small: np.ndarray | None = None
+        self._prev_stylized: np.ndarray | None = None
+        self._key: np.ndarray | None = None
+        self._since_key = 0
+        self._style: np.ndarray | None = None
+
+    def process(self, full: np.ndarray, stylize_small: StylizeSmall, process_size: int | None,
+                style: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
+        """The stylized frame at the input's size, and info: keyframe (network ran), reset (history dropped),
+        confident (fraction of pixels whose history was trusted).
+
+        `style` (e.g. the emotion weights) tells the engine when the look itself is changing: while it fades,
+        the history gives way (stable) or a keyframe is forced (keyframe), so the change is not held back."""
+        style_change = self._style_change(style)
+        h, w = full.shape[:2]
+        pw, ph = processing_shape(w, h, process_size)
+        small = cv2.resize(full, (pw, ph), interpolation=cv2.INTER_AREA) if (pw, ph) != (w, h) else full
+        info = {"keyframe": True, "reset": False, "confident": 0.0}
+        if self.mode in ("off", "guided"):
+            stylized = stylize_small(small)
+        else:
+            stylized = self._temporal(small, stylize_small, info, style_change)
+        if (pw, ph) == (w, h):
+            return stylized, info
+        if self.mode == "off":
+            return cv2.resize(stylized, (w, h), interpolation=cv2.INTER_LINEAR), info
+        return guided_upsample(full, small, stylized, self.params), info
+
+    # -- history ---------------------------------------------------------------------------------------
+    def _style_change(self, style: np.ndarray | None) -> float:
+        """L1 distance between this frame's style and the previous frame's (0 when not given)."""
+        if style is None:
+            return 0.0
+        style = np.asarray(style, np.float32)
+        previous, self._style = self._style, style
+        return 0.0 if previous is None or previous.shape != style.shape else float(np.abs(style - previous).sum())
+
+    def _temporal(self, small: np.ndarray, stylize_small: StylizeSmall, info: dict, style_change: float) -> np.ndarray:
+        p = self.params
+        history = self._prev_small is not None and self._prev_small.shape == small.shape
+        if history:
+            maps, confidence = self._align(small)
+            info["confident"] = float((confidence > 0.5).mean())
+            history = info["confident"] >= p.cut_fraction
+        info["reset"] = not history
+        if self.mode == "keyframe":
+            history = history and style_change < p.style_tolerance
+            stylized = self._propagate(small, stylize_small, maps, confidence, info) if history else None
+            if stylized is None:
+                stylized = self._keyframe(small, stylize_small)
+        elif not history:
+            stylized = stylize_small(small)
+        else:
+            warped = cv2.remap(self._prev_stylized, maps, None, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+            current = stylize_small(small).astype(np.float32)
+            weight = (p.blend * max(0.0, 1.0 - style_change / p.style_tolerance) * confidence)[..., None]
+            stylized = np.clip(current + weight * (warped.astype(np.float32) - current) + 0.5, 0, 255).astype(np.uint8)
+        self._prev_small, self._prev_stylized = small, stylized
+        return stylized
+
+    def _keyframe(self, small: np.ndarray, stylize_small: StylizeSmall) -> np.ndarray:
+        """Run the network and make this frame the reference the next frames are carried from."""
+        stylized = stylize_small(small)
+        h, w = small.shape[:2]
+        self._key = stylized
+        self._key_maps = np.stack(self._grid_for(h, w), -1)
+        self._key_confidence = np.ones((h, w), np.float32)
+        self._since_key = 0
+        return stylized
+
+    def _propagate(self, small: np.ndarray, stylize_small: StylizeSmall, maps: np.ndarray,
+                   confidence: np.ndarray, info: dict) -> np.ndarray | None:
+        """The keyframe carried to this frame along the composed flow (one resampling, no blur build-up), or None
+        when a new keyframe is due: every Nth frame, or when too little of the keyframe is still trusted."""
+        p = self.params
+        key_maps = cv2.remap(self._key_maps, maps, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        key_conf = cv2.remap(self._key_confidence, maps, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+        key_conf *= confidence
+        if self._since_key + 1 >= p.keyframe_every or float((key_conf > 0.5).mean()) < p.keyframe_fraction:
+            return None
+        self._key_maps, self._key_confidence = key_maps, key_conf
+        self._since_key += 1
+        info["keyframe"] = False
+        return cv2.remap(self._key, key_maps, None, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+
+    def _grid_for(self, h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+        if self._grid is None or self._grid[0].shape != (h, w):
+            self._grid = tuple(np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32)))
+        return self._grid
+
+    def _align(self, small: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Remap maps taking the previous small frame onto the current one, and the per-pixel confidence."""
+        h, w = small.shape[:2]
+        gx, gy = self._grid_for(h, w)
+        flow = self._dis.calc(_gray(small), _gray(self._prev_small), None)
+        maps = np.stack([gx + flow[..., 0], gy + flow[..., 1]], -1)
+        warped_in = cv2.remap(self._prev_small, maps, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        mismatch = cv2.absdiff(small, warped_in).max(-1).astype(np.float32) / 255.0
+        mismatch = cv2.dilate(cv2.blur(mismatch, (3, 3)), np.ones((5, 5), np.uint8))
+        inside = (maps[..., 0] >= 0) & (maps[..., 0] <= w - 1) & (maps[..., 1] >= 0) & (maps[..., 1] <= h - 1)
+        confidence = np.exp(-(mismatch / self.params.sigma) ** 2) * inside
+        return maps, confidence.astype(np.float32)

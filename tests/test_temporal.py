@@ -1,0 +1,143 @@
+"""The temporal engine on real pixels and the real style network (multistyle26 at a small processing size)."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+import skimage.data
+
+from emocam.labels import EMOTIONS
+from emocam.pipeline.style import Stylizer, load_pack
+from emocam.pipeline.temporal import MODES, TemporalParams, TemporalStyler
+from tools.video_quality import FlickerReference, sharpness
+
+PROCESS = 160  # small enough to keep the network fast on a 2-core CPU
+
+
+@pytest.fixture(scope="module")
+def stylize():
+    """The default pack's network, neutral style, as a small-picture stylizer; counts its calls."""
+    stylizer = Stylizer(load_pack("default"), "cpu")
+    weights = np.eye(len(EMOTIONS), dtype=np.float32)[EMOTIONS.index("neutral")]
+
+    def run(small: np.ndarray) -> np.ndarray:
+        run.calls += 1
+        return stylizer.stylize(small, weights, None, 1.0)
+
+    run.calls = 0
+    return run
+
+
+def _window(image: np.ndarray, x: float, y: float, size: tuple[int, int] = (320, 240)) -> np.ndarray:
+    """A size-d view of `image` with its top-left corner at (x, y), sub-pixel positions allowed."""
+    matrix = np.array([[1, 0, -x], [0, 1, -y]], np.float32)
+    return cv2.warpAffine(image, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+
+
+def _noisy_static(count: int, size: tuple[int, int] = (320, 240)) -> list[np.ndarray]:
+    """A still camera on the astronaut with sensor noise: the input barely changes, per-frame styling does."""
+    rng = np.random.default_rng(0)
+    base = cv2.resize(_window(skimage.data.astronaut(), 100, 40), size, interpolation=cv2.INTER_AREA).astype(np.float32)
+    return [np.clip(base + rng.normal(0, 4, base.shape), 0, 255).astype(np.uint8) for _ in range(count)]
+
+
+def _run(mode: str, frames: list[np.ndarray], stylize, params: TemporalParams | None = None):
+    engine = TemporalStyler(mode, params)
+    results = [engine.process(f, stylize, PROCESS) for f in frames]
+    return [r[0] for r in results], [r[1] for r in results]
+
+
+def test_output_keeps_input_size_in_every_mode(stylize):
+    frame = skimage.data.astronaut()[:250, :333]
+    for mode in MODES:
+        out, info = TemporalStyler(mode).process(frame, stylize, PROCESS)
+        assert out.shape == frame.shape and out.dtype == np.uint8, mode
+        assert info["keyframe"] and not (out == frame).all()
+
+
+def test_unknown_mode_is_refused():
+    with pytest.raises(ValueError, match="temporal mode"):
+        TemporalStyler("smooth")
+
+
+def test_static_scene_stays_stable(stylize):
+    frames = _noisy_static(8, (PROCESS, PROCESS * 3 // 4))  # at the processing size: no upscaling, history only
+    off, _ = _run("off", frames, stylize)
+    stable, infos = _run("stable", frames, stylize)
+    change = lambda outs: np.mean([np.abs(a.astype(int) - b.astype(int)).mean() for a, b in zip(outs[3:], outs[4:])])
+    assert all(i["confident"] > 0.9 for i in infos[1:])
+    assert change(stable) < 0.6 * change(off)
+
+
+def test_scene_cut_resets_history_at_once(stylize):
+    astronaut = _window(skimage.data.astronaut(), 100, 40)
+    coffee = _window(skimage.data.coffee(), 150, 100)
+    frames = [astronaut] * 4 + [coffee] * 2
+    stable, infos = _run("stable", frames, stylize)
+    guided, _ = _run("guided", frames, stylize)
+    assert [i["reset"] for i in infos] == [True, False, False, False, True, False]
+    assert np.array_equal(stable[4], guided[4])  # nothing of the astronaut is blended into the cut frame
+
+
+def test_guided_upsampling_is_sharper_than_bilinear(stylize):
+    frame = _window(skimage.data.astronaut(), 60, 20, (480, 360))
+    off, _ = TemporalStyler("off").process(frame, stylize, PROCESS)
+    guided, _ = TemporalStyler("guided").process(frame, stylize, PROCESS)
+    assert sharpness([guided]) > 1.1 * sharpness([off])
+
+
+def test_flicker_lower_than_off_on_a_pan(stylize):
+    photo = skimage.data.astronaut()
+    frames = [_window(photo, 60 + 2.3 * i, 40 + 0.7 * i) for i in range(10)]
+    reference = FlickerReference(frames)
+    off, _ = _run("off", frames, stylize)
+    stable, _ = _run("stable", frames, stylize)
+    for method in reference.methods:
+        assert reference.ratio(stable, method) < 0.85 * reference.ratio(off, method), method
+
+
+def test_no_ghost_where_a_head_passed(stylize):
+    """A head crosses fast; once gone, the background is styled as if it had never been there."""
+    background = _window(skimage.data.coffee(), 150, 100)
+    head = cv2.resize(skimage.data.astronaut()[20:260, 130:340], (105, 120))
+    frames = []
+    for i in range(8):
+        frame = background.copy()
+        x = 20 + 40 * i
+        if i < 5:
+            frame[60:180, x:x + 105] = head[:, :max(0, min(105, 320 - x))]
+        frames.append(frame)
+    stable, infos = _run("stable", frames, stylize)
+    guided, _ = _run("guided", frames, stylize)
+    # frames 5-7: the head has gone; stable may differ from per-frame by flicker, never by a head-shaped trail
+    trail = [np.abs(s.astype(int) - g.astype(int)).max(-1) > 60 for s, g in zip(stable[5:], guided[5:])]
+    assert max(t.mean() for t in trail) < 0.01
+
+
+def test_keyframe_mode_skips_the_network_between_keyframes(stylize):
+    frames = _noisy_static(7)
+    stylize.calls = 0
+    _, infos = _run("keyframe", frames, stylize, TemporalParams(keyframe_every=3))
+    assert [i["keyframe"] for i in infos] == [True, False, False, True, False, False, True]
+    assert stylize.calls == 3
+
+
+def test_style_change_is_followed_without_lag_beyond_the_blend(stylize):
+    """An emotion fade on a still scene: the stable output tracks the per-frame output within a few frames."""
+    stylizer = Stylizer(load_pack("default"), "cpu")
+    frame = _window(skimage.data.astronaut(), 100, 40)
+    engine_stable, engine_guided = TemporalStyler("stable"), TemporalStyler("guided")
+    gaps, total = [], []
+    start, goal = EMOTIONS.index("neutral"), EMOTIONS.index("happy")
+    for i in range(20):
+        k = min(1.0, max(0.0, (i - 2) / 15))  # a 0.5 s fade at 30 fps
+        weights = np.eye(7, dtype=np.float32)[start] * (1 - k) + np.eye(7, dtype=np.float32)[goal] * k
+        run = lambda small: stylizer.stylize(small, weights, None, 1.0)
+        s, _ = engine_stable.process(frame, run, PROCESS, style=weights)
+        g, _ = engine_guided.process(frame, run, PROCESS)
+        gaps.append(np.abs(s.astype(int) - g.astype(int)).mean())
+        total.append(g)
+    change = np.abs(total[-1].astype(int) - total[0].astype(int)).mean()
+    assert change > 5  # the styles really differ
+    assert max(gaps) < 0.1 * change  # the history gives way while the style changes: no lag, no ghost
+    assert gaps[-1] < 0.05 * change
