@@ -11,7 +11,8 @@ torch = pytest.importorskip("torch")
 
 from emocam.errors import EmocamError  # noqa: E402
 from emocam.loss_networks import VGG16Features  # noqa: E402
-from tools.style import export as export_style, train as train_style  # noqa: E402
+from emocam.pipeline.sources import read_image  # noqa: E402
+from tools.style import content, export as export_style, train as train_style  # noqa: E402
 from tools.style.teacher import OnnxTeacher, parse_style, slim_from_multistyle  # noqa: E402
 from tools.style.losses import DistillLoss, PerceptualLoss, temporal_loss  # noqa: E402
 from tools.style.nets import SlimNet, TransformerNet  # noqa: E402
@@ -28,7 +29,7 @@ def write_random_vgg16(path: Path) -> Path:
 
 
 def fixed_batch(astronaut: np.ndarray, size: int = 48) -> torch.Tensor:
-    return train_style.image_tensor(astronaut, size)[:, :, :size, :size].contiguous()
+    return content.image_tensor(astronaut, size)[:, :, :size, :size].contiguous()
 
 
 def overfit(net: torch.nn.Module, loss_fn, x: torch.Tensor, steps: int, lr: float = 3e-3) -> tuple[float, float]:
@@ -48,7 +49,7 @@ def overfit(net: torch.nn.Module, loss_fn, x: torch.Tensor, steps: int, lr: floa
 
 def test_vgg_loss_goes_down_with_a_state_dict_file(tmp_path, astronaut):
     vgg = VGG16Features.from_file(write_random_vgg16(tmp_path / "vgg16.pth"))
-    style = train_style.image_tensor(train_style.read_image(train_style.OPENCV_DATA / "starry_night.jpg"), 48) \
+    style = content.image_tensor(read_image(content.OPENCV_DATA / "starry_night.jpg"), 48) \
         if (train_style.OPENCV_DATA / "starry_night.jpg").is_file() else torch.rand(1, 3, 48, 64)
     loss = PerceptualLoss(vgg, style, ["relu2_2"], ["relu1_2", "relu2_2", "relu3_3", "relu4_3"], 1.0, 4e5)
     torch.manual_seed(0)
