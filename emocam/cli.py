@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -11,11 +12,65 @@ from emocam import __version__
 from emocam.errors import EmocamError
 
 
+# Ctrl-C and `kill` are handled the same way at any moment, start-up included: one line, the partial
+# output kept, exit 128 + the signal number (130 for SIGINT, 143 for SIGTERM).
+HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+_received: list[int] = []
+_verbose = False
+
+
+class UsageError(EmocamError):
+    """A command line argparse cannot read."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM arrived; unwinds like Ctrl-C so every `finally` (closing the partial file) runs."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a bad command line is one line with a hint instead of a usage block."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+def _on_signal(signum: int, _frame) -> None:
+    if _received:  # a second signal while cleaning up after the first: leave at once
+        _say(f"{_signal_name(signum)}: stopped during clean-up")
+        os._exit(128 + signum)
+    _received.append(signum)
+    raise Interrupted(signum)
+
+
+def _on_signal_after_main(signum: int, _frame) -> None:
+    os._exit(128 + signum)  # the work is done and reported; nothing is left to say or keep
+
+
+def install_signal_handlers() -> None:
+    for sig in HANDLED_SIGNALS:
+        signal.signal(sig, _on_signal)
+
+
+def _signal_name(signum: int) -> str:
+    return "interrupted" if signum == signal.SIGINT else "terminated"
+
+
+def _say(message: str) -> None:
+    try:
+        print(f"emocam: error: {message}", file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass
+
+
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The argument parser; only the chosen subcommand's module is imported (PySide6 and torch are slow)."""
     from emocam.commands import render
 
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="emocam", description="Restyle video by the emotion on people's faces.",
         epilog="--verbose anywhere on the line also shows what native libraries print (MediaPipe, OpenCV, codecs).")
     parser.add_argument("--version", action="version", version=f"emocam {__version__}")
@@ -95,26 +150,59 @@ def quiet_native_stderr() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; every failure is one line on stderr. Exit 2: bad input or output; 130/143: a signal."""
     argv = (sys.argv[1:] if argv is None else argv) or ["live"]
-    args = build_parser(argv[0]).parse_args(argv)
     try:
+        args = build_parser(argv[0]).parse_args(argv)
         return dispatch(args)
     except EmocamError as exc:
-        print(f"emocam: error: {exc}", file=sys.stderr)
+        message = str(exc).replace("\n", " ")
+        if _received and not message.startswith(("interrupted", "terminated")):
+            message = f"{_signal_name(_received[0])}: {message}"
+        _say(message)
+        return 128 + _received[0] if _received else 2
+    except KeyboardInterrupt as exc:
+        signum = getattr(exc, "signum", signal.SIGINT)
+        _say(_signal_name(signum))
+        return 128 + signum
+    except MemoryError:
+        _say("out of memory (try a smaller --process-size)")
         return 2
-    except KeyboardInterrupt:
-        print("emocam: interrupted", file=sys.stderr)
-        return 130
+    except Exception as exc:  # a bug: still one line, unless --verbose asks for the traceback
+        if _verbose:
+            raise
+        where = exc.__traceback__
+        while where and where.tb_next:
+            where = where.tb_next
+        place = f" at {Path(where.tb_frame.f_code.co_filename).name}:{where.tb_lineno}" if where else ""
+        _say(f"internal error {type(exc).__name__}{place}: {str(exc).splitlines()[0] if str(exc) else ''} "
+             "(please report it; --verbose shows the traceback)")
+        return 1
 
 
 def entry() -> int:
-    """The `emocam` program: library chatter stays off the terminal unless --verbose."""
-    argv = sys.argv[1:]
-    if "--verbose" in argv:
-        argv = [arg for arg in argv if arg != "--verbose"]
-    else:
-        quiet_native_stderr()
-    return main(argv or ["live"])
+    """The `emocam` program: signals handled from the first moment; library chatter off unless --verbose."""
+    global _verbose
+    install_signal_handlers()
+    try:
+        argv = sys.argv[1:]
+        if "--verbose" in argv:
+            _verbose = True
+            argv = [arg for arg in argv if arg != "--verbose"]
+        else:
+            quiet_native_stderr()
+        code = main(argv or ["live"])
+    except KeyboardInterrupt as exc:  # between the handlers going in and main's own try
+        signum = getattr(exc, "signum", signal.SIGINT)
+        _say(_signal_name(signum))
+        code = 128 + signum
+    for sig in HANDLED_SIGNALS:
+        signal.signal(sig, _on_signal_after_main)
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        pass
+    return code
 
 
 if __name__ == "__main__":

@@ -25,10 +25,14 @@ def test_uneven_times_are_kept_and_keyframes_come_every_second(fps, tmp_path):
     assert keys[0] == 0.0 and max(np.diff(keys)) <= 1.0 + 0.7 + 1e-6  # never more than a second plus one gap
 
 
-def test_odd_sizes_are_rounded_to_even(tmp_path):
+def test_odd_sizes_are_padded_to_even_never_resized(tmp_path):
+    image = np.zeros((49, 65, 3), np.uint8)
+    image[:, -1] = 255  # the last column is white: the padding column repeats it
     sink = VideoSink(tmp_path / "odd.mp4", (65, 49), 25)
-    sink.encode(np.zeros((49, 65, 3), np.uint8))
+    sink.encode(image)
     sink.close()
+    assert sink.padded
     with av.open(str(tmp_path / "odd.mp4")) as container:
-        frame = next(container.decode(video=0))
-    assert (frame.width, frame.height) == (64, 48)
+        frame = next(container.decode(video=0)).to_ndarray(format="rgb24")
+    assert frame.shape == (50, 66, 3)
+    assert frame[:, -2:].mean() > 200 and frame[:, :60].mean() < 30  # edge repeated, picture not rescaled

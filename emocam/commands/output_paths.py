@@ -74,6 +74,18 @@ def plan_outputs(inputs: Sequence[Path], output: Path, json_path: Path | None = 
     return plan
 
 
+def image_output_names(paths: Sequence[Path]) -> dict[Path, str]:
+    """The PNG name each input image gets in an output folder: `a.png` from `a.jpg`, but when two inputs
+    share a stem (`a.jpg` and `a.png`) both keep their suffix (`a.jpg.png`, `a.png.png`) so none is lost."""
+    stems: dict[str, int] = {}
+    for path in paths:
+        stems[path.stem.lower()] = stems.get(path.stem.lower(), 0) + 1
+    names = {path: f"{path.name}.png" if stems[path.stem.lower()] > 1 else f"{path.stem}.png" for path in paths}
+    if len({name.lower() for name in names.values()}) < len(names):  # `a.jpg.png` beside `a.jpg` and `a.png`
+        names = {path: f"{index:06d}_{path.name}.png" for index, path in enumerate(paths)}
+    return names
+
+
 def check_name(path: Path, role: str) -> None:
     """Refuse names the file system cannot hold (a component over NAME_MAX bytes, a path over PATH_MAX)."""
     full = os.fsencode(os.path.abspath(path))

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import argparse
-import os
 from dataclasses import replace
 from pathlib import Path
 
 from tqdm import tqdm
 
 from emocam import settings as schema
+from emocam.commands import output_paths
+from emocam.commands.output_paths import OutputPlan
 from emocam.errors import EmocamError
 from emocam.pipeline.annotate import Annotator
 from emocam.pipeline.loop import Processed, Sink, run_loop
@@ -38,25 +39,26 @@ def default_output(source_path: Path, source: Source) -> Path:
     return Path.cwd() / f"{source_path.stem}.emocam.png"
 
 
-def check_output(output: Path, source: Source, input_path: Path) -> None:
-    """Refuse an output that cannot be written before any work is done."""
+def check_output(output: Path, source: Source, input_path: Path, json_path: Path | None = None,
+                 settings: Settings | None = None) -> OutputPlan:
+    """Refuse an output that cannot be written before any work is done (see output_paths)."""
     if source.kind == "video" and output.suffix.lower() not in VIDEO_SUFFIXES:
         raise EmocamError(f"output {output} must end in one of {', '.join(sorted(VIDEO_SUFFIXES))} for a video input")
     if source.kind == "images" and not input_path.is_dir() and output.suffix.lower() not in IMAGE_SUFFIXES:
         raise EmocamError(f"output {output} must be an image file ({', '.join(sorted(IMAGE_SUFFIXES))}) for an image input")
-    if output.resolve() == input_path.resolve():
-        raise EmocamError("output would overwrite the input")
-    parent = output if input_path.is_dir() else output.parent
-    existing = parent
-    while not existing.exists():
-        existing = existing.parent
-    if not existing.is_dir() or not os.access(existing, os.W_OK):
-        raise EmocamError(f"cannot write to {parent}: not a writable folder")
+    inputs = list(source.paths) if source.kind == "images" else [source.path]
+    if settings is not None:  # the model and pack files are inputs too: never overwritten by --json
+        inputs += [Path(settings.emotion_model)] if settings.emotion_model else []
+        pack = Path(settings.pack)
+        folder = pack.parent if pack.suffix == ".json" else pack
+        inputs += sorted(folder.glob("*")) if folder.is_dir() else []
+    folder_output = source.kind == "images" and (len(source.paths) > 1 or input_path.is_dir())
+    return output_paths.plan_outputs(inputs, output, json_path, video=source.kind == "video", folder=folder_output)
 
 
 def partial_path(output: Path) -> Path:
     """Where a video is written while it renders: a playable file, renamed to `output` only when complete."""
-    return output.with_name(f"{output.stem}.partial{output.suffix}")
+    return output_paths.partial_path(output)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -64,10 +66,10 @@ def run(args: argparse.Namespace) -> int:
     source = open_source(args.input)
     try:
         output = args.output or default_output(args.input, source)
-        check_output(output, source, args.input)
+        plan = check_output(output, source, args.input, args.json, settings)
         if source.kind == "video":
-            return _render_video(source, output, settings, args.json)
-        return _render_images(source, output, settings, args)
+            return _render_video(source, plan, settings)
+        return _render_images(source, plan, settings, args)
     finally:
         source.close()
 
@@ -96,11 +98,20 @@ def _progress(total: int | None, unit: str):
     return bar, done
 
 
-def _json_sink(path: Path | None) -> list[Sink]:
-    if path is None:
+def _json_sink(plan: OutputPlan) -> list[Sink]:
+    """Records go to `--json`'s partial name, renamed with the output when the render completes."""
+    if plan.json_partial is None:
         return []
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return [JsonRecordsSink(path)]
+    output_paths.clear_scratch(plan.json_partial)
+    return [JsonRecordsSink(plan.json_partial)]
+
+
+def _finish(plan: OutputPlan, scratch: Path | None) -> None:
+    """Give the records and then the output their final names."""
+    if plan.json_partial is not None and plan.json is not None:
+        output_paths.finish(plan.json_partial, plan.json)
+    if scratch is not None:
+        output_paths.finish(scratch, plan.output)
 
 
 def _close(sinks: list[Sink]) -> None:
@@ -114,21 +125,30 @@ def _close(sinks: list[Sink]) -> None:
         raise errors[0]
 
 
-def _render_video(source: VideoFileSource, output: Path, settings: Settings, json_path: Path | None) -> int:
+def _render_video(source: VideoFileSource, plan: OutputPlan, settings: Settings) -> int:
+    output, partial = plan.output, plan.partial
     pipeline = Pipeline(settings, video_mode=True)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    partial = partial_path(output)
-    video = VideoSink(partial, source.size, source.rate or source.fps, audio=source.audio, time_base=source.video.time_base)
+    output_paths.clear_scratch(partial)
+    try:
+        video = VideoSink(partial, source.size, source.rate or source.fps, audio=source.audio, time_base=source.video.time_base)
+    except BaseException:
+        pipeline.close()
+        raise
     sinks: list[Sink] = [video]
     bar, done = _progress(source.frame_count, "frame")
     try:
-        sinks += _json_sink(json_path)
+        sinks += _json_sink(plan)
         run_loop(source.frames(on_audio=video.write_audio), pipeline_step(pipeline, settings), sinks, on_done=done)
     except (KeyboardInterrupt, EmocamError) as exc:
-        _close(sinks)
+        try:
+            _close(sinks)
+        except EmocamError:
+            pass  # the first problem is the one reported
         reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc)
         if video.frames_written == 0:
-            partial.unlink(missing_ok=True)
+            for scratch in (partial, plan.json_partial):
+                if scratch is not None:
+                    scratch.unlink(missing_ok=True)
             raise EmocamError(reason) from None
         raise EmocamError(f"{reason}; the {video.frames_written} frames rendered so far are playable in {partial}") from None
     finally:
@@ -138,24 +158,41 @@ def _render_video(source: VideoFileSource, output: Path, settings: Settings, jso
     count, expected = video.frames_written, source.frame_count
     if expected and count < expected * (1 - TRUNCATION_TOLERANCE) - 1:
         raise EmocamError(f"{source.path} ends early: decoded {count} of {expected} frames (truncated?); partial output in {partial}")
-    os.replace(partial, output)
-    print(f"wrote {output} ({count} frames, {source.size[0]}x{source.size[1]}, {source.fps:.3g} fps, "
-          f"audio {'copied' if source.audio else 'none'}, devices {pipeline.devices})")
+    _finish(plan, partial)
+    width, height = source.size
+    size = f"{video.video.width}x{video.video.height} (padded from {width}x{height}: H.264 needs even sides)" \
+        if video.padded else f"{width}x{height}"
+    print(f"wrote {output} ({count} frames, {size}, {source.fps:.3g} fps, "
+          f"audio {video.audio_note}, devices {pipeline.devices})")
     return 0
 
 
-def _render_images(source: ImageSource, output: Path, settings: Settings, args: argparse.Namespace) -> int:
+def _render_images(source: ImageSource, plan: OutputPlan, settings: Settings, args: argparse.Namespace) -> int:
+    output = plan.output
     pipeline = Pipeline(replace(settings, blend_s=0.0, hold_s=0.0), video_mode=False)
     folder = len(source.paths) > 1 or args.input.is_dir()
-    images = ImageSink(output, folder=folder)
-    sinks: list[Sink] = [images]
+    sinks: list[Sink] = []
     bar, done = _progress(source.frame_count, "image")
     try:
-        sinks += _json_sink(args.json)
+        images = ImageSink(output, folder=folder, names=output_paths.image_output_names(source.paths))
+        sinks += [images]
+        sinks += _json_sink(plan)
         run_loop(source.frames(), pipeline_step(pipeline, settings, still=True), sinks, on_done=done)
+    except (KeyboardInterrupt, EmocamError) as exc:
+        try:
+            _close(sinks)
+        except EmocamError:
+            pass  # the first problem is the one reported
+        reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc)
+        written = images.frames_written if sinks else 0
+        if not written and plan.json_partial is not None:
+            plan.json_partial.unlink(missing_ok=True)
+        raise EmocamError(f"{reason}; {written} of {len(source.paths)} images were written to {output}"
+                          if folder and written else reason) from None
     finally:
         bar.close()
         pipeline.close()
-        _close(sinks)
+    _close(sinks)
+    _finish(plan, None)
     print(f"wrote {output} ({images.frames_written} image{'s' if images.frames_written != 1 else ''})")
     return 0

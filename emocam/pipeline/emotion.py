@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,15 +29,32 @@ class InputSpec:
     @classmethod
     def from_metadata(cls, meta: dict[str, str], path: Path) -> "InputSpec":
         try:
-            spec = json.loads(meta["emocam.input"])
-            spec = cls(tuple(spec["size"]), int(spec["channels"]), spec.get("layout", "NHWC"), tuple(spec["range"]))
-        except (KeyError, ValueError, TypeError):
+            raw = json.loads(meta["emocam.input"])
+            spec = cls(tuple(int(v) for v in raw["size"]), int(raw["channels"]), raw.get("layout", "NHWC"),
+                       tuple(float(v) for v in raw["range"]))
+        except (KeyError, ValueError, TypeError, AttributeError):
             raise EmocamError(
                 f"{path} lacks emocam metadata (emocam.input, emocam.labels); export it with tools.emotion.train"
             ) from None
-        if spec.channels not in (1, 3) or spec.layout not in ("NHWC", "NCHW"):
-            raise EmocamError(f"{path}: unsupported input spec {spec}")
+        lo_hi_ok = len(spec.value_range) == 2 and all(math.isfinite(v) for v in spec.value_range) \
+            and spec.value_range[0] < spec.value_range[1]
+        if len(spec.size) != 2 or spec.size[0] != spec.size[1] or not 8 <= spec.size[0] <= 1024:
+            raise EmocamError(f"{path}: emocam.input size must be a square [S, S] with S from 8 to 1024, got {list(spec.size)}")
+        if spec.channels not in (1, 3) or spec.layout not in ("NHWC", "NCHW") or not lo_hi_ok:
+            raise EmocamError(f"{path}: unsupported emocam.input (channels 1 or 3, layout NHWC or NCHW, "
+                              f"range [lo, hi] with lo < hi), got {raw}")
         return spec
+
+    def check_tensor(self, shape: list, element_type: str, path: Path) -> None:
+        """The model's real input must be what the metadata says: a float [N, ...] tensor of that layout."""
+        if element_type != "tensor(float)":
+            raise EmocamError(f"{path}: the input is {element_type}; emocam feeds float32 crops")
+        s = self.size[0]
+        expected = [None, s, s, self.channels] if self.layout == "NHWC" else [None, self.channels, s, s]
+        if len(shape) != 4 or any(isinstance(have, int) and want is not None and have != want
+                                  for have, want in zip(shape, expected)):
+            raise EmocamError(f"{path}: the input shape {shape} does not match its emocam.input metadata "
+                              f"({self.layout}, {self.channels} channel(s), {s}x{s})")
 
 
 class EmotionClassifier:
@@ -56,9 +74,31 @@ class EmotionClassifier:
         unknown = [name for name in self.labels if name not in EMOTIONS]
         if unknown:
             raise EmocamError(f"{self.path}: labels {unknown} are not among {', '.join(EMOTIONS)}")
+        if not self.labels or len(set(self.labels)) != len(self.labels):
+            raise EmocamError(f"{self.path}: emocam.labels must name each emotion at most once, got {self.labels}")
         self._columns = [EMOTIONS.index(name) for name in self.labels]
         self.margin = margin
-        self.input_name = self.session.get_inputs()[0].name
+        inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
+        if len(inputs) != 1 or not outputs:
+            raise EmocamError(f"{self.path}: an emotion model takes one input (face crops) and gives class scores")
+        self.spec.check_tensor(list(inputs[0].shape), inputs[0].type, self.path)
+        classes = list(outputs[0].shape)
+        if len(classes) != 2 or (isinstance(classes[1], int) and classes[1] != len(self.labels)):
+            raise EmocamError(f"{self.path}: the output shape {classes} does not match its {len(self.labels)} labels")
+        self.input_name = inputs[0].name
+        self._trial_run()
+
+    def _trial_run(self) -> None:
+        """One blank crop through the model at load, so a model that cannot run fails here in one line."""
+        s = self.spec.size[0]
+        shape = (1, s, s, self.spec.channels) if self.spec.layout == "NHWC" else (1, self.spec.channels, s, s)
+        try:
+            out = self.session.run(None, {self.input_name: np.zeros(shape, np.float32)})[0]
+        except Exception as exc:  # onnxruntime raises its own exception types for a broken graph
+            raise EmocamError(f"{self.path}: the model does not run on a {list(shape)} crop: "
+                              f"{str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__}") from None
+        if np.shape(out) != (1, len(self.labels)):
+            raise EmocamError(f"{self.path}: the model gives {list(np.shape(out))} for one crop, expected [1, {len(self.labels)}]")
 
     def prepare(self, image: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
         """One face crop as the model expects it (HWC or CHW float32)."""

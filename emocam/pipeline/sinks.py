@@ -5,12 +5,13 @@ import math
 import threading
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable, Iterable
 
 import av
 import cv2
 import numpy as np
 
+from emocam.commands.output_paths import clear_scratch, finish, scratch_path, write_failure
 from emocam.errors import EmocamError
 
 if TYPE_CHECKING:
@@ -27,8 +28,9 @@ FRAGMENTED = {
 }
 FRAGMENTED_SUFFIXES = {".mp4", ".mov", ".m4v"}
 KEYFRAME_INTERVAL_S = 1.0
-# Audio codecs MP4 can hold; anything else is re-encoded to AAC.
-MP4_AUDIO = {"aac", "mp3", "opus", "ac3", "eac3", "alac", "flac"}
+# Audio codecs a fragmented MP4 takes packet for packet; anything else (PCM, and AC-3/E-AC-3, which the
+# MP4 muxer cannot place before its first fragment) is re-encoded to AAC.
+MP4_AUDIO = {"aac", "mp3", "opus", "alac", "flac"}
 
 
 class VideoSink:
@@ -54,7 +56,10 @@ class VideoSink:
             raise EmocamError(f"cannot write {self.path}: {getattr(exc, 'strerror', None) or exc}") from None
         rate = Fraction(fps).limit_denominator(1001)
         self.video = self.container.add_stream("libx264", rate=rate)
+        # H.264 in 4:2:0 (the one every player plays) needs even sides: an odd side gets one more row or
+        # column repeating the edge pixels, never a resize (see `padded`)
         self.video.width, self.video.height = _even(size[0]), _even(size[1])
+        self.padded = (self.video.width, self.video.height) != tuple(size)
         self.video.pix_fmt = "yuv420p"
         self.video.time_base = time_base or Fraction(1, 90000)
         gop = max(1, math.floor(fps))
@@ -67,9 +72,16 @@ class VideoSink:
         self.video.codec_context.time_base = self.video.time_base
         self._last_keyframe_time: float | None = None
         self.audio_in = audio
-        self.audio_out, self.audio_encoder = self._add_audio(audio)
+        try:
+            self.audio_out, self.audio_encoder = self._add_audio(audio)
+        except (av.FFmpegError, ValueError) as exc:
+            self.container.close()
+            raise EmocamError(f"cannot write the input's {audio.codec_context.name} audio to {self.path}: {exc}") from None
+        self.audio_note = "none" if audio is None else (
+            f"{audio.codec_context.name} re-encoded to AAC" if self.audio_encoder else "copied")
         self.frames_written = 0
         self.audio_packets = 0
+        self._audio_next: int | None = None
         self._last_pts = -1
         self._lock = threading.Lock()
         self._closed = False
@@ -91,8 +103,11 @@ class VideoSink:
     def encode(self, image: np.ndarray, time: float | None = None) -> None:
         """Encode one RGB frame shown at `time` seconds (default: the next frame slot)."""
         h, w = image.shape[:2]
-        if (w, h) != (self.video.width, self.video.height):
-            image = cv2.resize(image, (self.video.width, self.video.height), interpolation=cv2.INTER_AREA)
+        if (w, h) != tuple(self.size):
+            image = cv2.resize(image, tuple(self.size), interpolation=cv2.INTER_AREA)
+        if self.padded:
+            image = cv2.copyMakeBorder(image, 0, self.video.height - self.size[1], 0, self.video.width - self.size[0],
+                                       cv2.BORDER_REPLICATE)
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
         t = self.frames_written / self.fps if time is None else time
         pts = max(int(round(t / self.video.time_base)), self._last_pts + 1)
@@ -102,9 +117,16 @@ class VideoSink:
             frame.pict_type = av.video.frame.PictureType.I  # a fragment boundary at least every second
             self._last_keyframe_time = t
         with self._lock:
-            for packet in self.video.encode(frame):
-                self.container.mux(packet)
+            self._mux(lambda: self.video.encode(frame))
         self.frames_written += 1
+
+    def _mux(self, packets: Callable[[], Iterable[av.Packet]]) -> None:
+        """Encode and write; any failure here (disk full, file too large, ...) is an output problem."""
+        try:
+            for packet in packets():
+                self.container.mux(packet)
+        except (av.FFmpegError, OSError) as exc:
+            raise write_failure(self.path, exc) from None
 
     def write_audio(self, packet: av.Packet) -> None:
         """Copy one audio packet from the source (re-encode only where the container cannot hold it)."""
@@ -113,13 +135,26 @@ class VideoSink:
         with self._lock:
             if self.audio_encoder is None:
                 packet.stream = self.audio_out
-                self.container.mux(packet)
+                self._mux(lambda: [packet])
             else:
-                for frame in packet.decode():
-                    for resampled in self.audio_encoder.resample(frame):
-                        for out in self.audio_out.encode(resampled):
-                            self.container.mux(out)
+                try:
+                    frames = packet.decode()
+                except av.FFmpegError as exc:
+                    raise EmocamError(f"the input's audio is damaged: {str(exc).splitlines()[0]}") from None
+                for frame in frames:
+                    self._mux(lambda: (out for resampled in self.audio_encoder.resample(frame)
+                                       for out in self.audio_out.encode(self._count_samples(resampled))))
         self.audio_packets += 1
+
+    def _count_samples(self, frame: av.AudioFrame) -> av.AudioFrame:
+        """Re-encoded audio gets gapless timestamps from its sample count (decoders' own may repeat or jump),
+        starting where the source's first audio frame starts so the sound stays in sync."""
+        rate = frame.sample_rate
+        if self._audio_next is None:
+            self._audio_next = int(round(float(frame.time or 0.0) * rate))
+        frame.pts, frame.time_base = self._audio_next, Fraction(1, rate)
+        self._audio_next += frame.samples
+        return frame
 
     def close(self) -> None:
         """Flush the encoders and finish the file."""
@@ -127,33 +162,52 @@ class VideoSink:
             return
         self._closed = True
         with self._lock:
-            for packet in self.video.encode():
-                self.container.mux(packet)
-            if self.audio_encoder is not None:
-                for packet in self.audio_out.encode():
-                    self.container.mux(packet)
-            self.container.close()
+            try:
+                self._mux(lambda: self.video.encode())
+                if self.audio_encoder is not None:
+                    self._mux(lambda: self.audio_out.encode())
+            finally:
+                try:
+                    self.container.close()
+                except (av.FFmpegError, OSError) as exc:
+                    raise write_failure(self.path, exc) from None
 
 
 class ImageSink:
-    """Writes each frame as an image: to one file, or numbered into a folder."""
+    """Writes each frame as an image: to one file, or into a folder named after each source file.
 
-    def __init__(self, path: Path, folder: bool = False) -> None:
+    Each image is written to a hidden scratch name and renamed when complete, so a failed write never
+    leaves a half image under its name (and never writes through a link to another file)."""
+
+    def __init__(self, path: Path, folder: bool = False, names: dict[Path, str] | None = None) -> None:
         self.path = Path(path)
         self.folder = folder
+        self.names = names or {}
         self.frames_written = 0
         if folder:
-            self.path.mkdir(parents=True, exist_ok=True)
+            try:
+                self.path.mkdir(exist_ok=True)
+            except OSError as exc:
+                raise EmocamError(f"cannot create the output folder {self.path}: {exc.strerror}") from None
 
     def write(self, item: "Processed") -> None:
         """The frame loop's sink interface: a folder names each image after its source file."""
         path = item.frame.path
-        self.save(item.image, path.with_suffix(".png").name if path is not None else None)
+        name = self.names.get(path) or path.with_suffix(".png").name if path is not None else None
+        self.save(item.image, name)
 
     def save(self, image: np.ndarray, name: str | None = None) -> None:
         target = self.path / (name or f"frame_{self.frames_written:06d}.png") if self.folder else self.path
-        if not cv2.imwrite(str(target), cv2.cvtColor(image, cv2.COLOR_RGB2BGR)):
-            raise EmocamError(f"cannot write image {target}")
+        scratch = scratch_path(target)
+        clear_scratch(scratch)
+        try:
+            written = cv2.imwrite(str(scratch), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+        except cv2.error:
+            written = False
+        if not written:
+            clear_scratch(scratch)
+            raise EmocamError(f"writing {target} failed (disk full or not writable?)")
+        finish(scratch, target)
         self.frames_written += 1
 
     def close(self) -> None:
@@ -161,5 +215,5 @@ class ImageSink:
 
 
 def _even(n: int) -> int:
-    """H.264 with 4:2:0 chroma needs even sides."""
-    return max(2, n - n % 2)
+    """H.264 with 4:2:0 chroma needs even sides: an odd side is padded up by one."""
+    return max(2, n + n % 2)
