@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from emocam.errors import EmocamError
 from emocam.labels import EMOTIONS
 from emocam.modelstore.manifest import find_model, load_manifest, model_dirs, verify_file
 from emocam.modelstore.runtime import create_session
+from emocam.pipeline.onnx_graph import onnx_input_names
 
 MULTISTYLE_COUNT = 26
 
@@ -39,17 +41,29 @@ def _resolve_file(folder: Path, name: str) -> Path:
 
 
 def style_vector(spec, emotion: str, pack: Path) -> np.ndarray:
-    """A style index, or {index: weight}, as a normalised [26] weight vector."""
+    """A style index 0-25, or {index: weight} with finite positive weights, as a normalised [26] weight vector."""
     weights = np.zeros(MULTISTYLE_COUNT, np.float32)
-    items = spec.items() if isinstance(spec, dict) else [(spec, 1.0)]
-    try:
-        for index, weight in items:
-            weights[int(index)] += float(weight)
-    except (ValueError, IndexError, TypeError):
-        raise EmocamError(f"{pack}: style for {emotion} must be an index 0-25 or {{index: weight}}") from None
-    if weights.sum() <= 0 or (weights < 0).any():
-        raise EmocamError(f"{pack}: style weights for {emotion} must be positive")
+    items = list(spec.items()) if isinstance(spec, dict) else [(spec, 1.0)]
+    for index, weight in items:
+        index = _style_index(index)
+        if index is None or not items:
+            raise EmocamError(f"{pack}: the style for {emotion} must be an index 0-{MULTISTYLE_COUNT - 1} "
+                              f"or {{index: weight}}, got {json.dumps(spec)[:60]}")
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not math.isfinite(weight) or weight <= 0:
+            raise EmocamError(f"{pack}: style weights for {emotion} must be finite numbers above 0, got {weight!r}")
+        weights[index] += float(weight)
+    if not items or not weights.sum() > 0:
+        raise EmocamError(f"{pack}: the style for {emotion} is empty")
     return weights / weights.sum()
+
+
+def _style_index(value) -> int | None:
+    """An int (or a string of one, as JSON object keys are) in 0..25, else None (no bool, no 5.5, no -1)."""
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < MULTISTYLE_COUNT:
+        return None
+    return value
 
 
 def pack_folders() -> dict[str, Path]:
@@ -76,27 +90,59 @@ def load_pack(spec: str | Path) -> StylePack:
         folder = pack_folders()[str(spec)]
     else:
         raise EmocamError(f"style pack {spec!r} not found; known packs: {', '.join(list_packs()) or 'none'}")
+    where = folder / "pack.json"
     try:
-        raw = json.loads((folder / "pack.json").read_text())
-    except (OSError, ValueError) as exc:
-        raise EmocamError(f"cannot read {folder / 'pack.json'}: {exc}") from None
+        raw = json.loads(where.read_text(encoding="utf-8"), parse_constant=_no_constant)
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise EmocamError(f"cannot read {where}: {getattr(exc, 'strerror', None) or str(exc).splitlines()[0]}") from None
+    if not isinstance(raw, dict):
+        raise EmocamError(f"{where} must hold a JSON object ({{\"kind\": ..., ...}}), not {type(raw).__name__}")
     kind = raw.get("kind")
     name = raw.get("name", folder.name)
+    if not isinstance(name, str) or not isinstance(raw.get("description", ""), str):
+        raise EmocamError(f"{where}: `name` and `description` must be strings")
     if kind == "multistyle":
-        styles = raw.get("styles", {})
-        missing = [e for e in EMOTIONS if e not in styles]
-        if missing or "model" not in raw:
-            raise EmocamError(f"{folder}: a multistyle pack needs `model` and a style for each of {', '.join(missing or EMOTIONS)}")
+        styles, model = raw.get("styles"), raw.get("model")
+        if not isinstance(styles, dict) or not isinstance(model, str) or not model:
+            raise EmocamError(f"{where}: a multistyle pack needs `model` (a file name) and `styles` (an object of emotion: style)")
+        _check_emotion_keys(styles, "styles", where)
         vectors = {e: style_vector(styles[e], e, folder) for e in EMOTIONS}
-        return StylePack(name, kind, folder, {"*": _resolve_file(folder, raw["model"])}, vectors, raw.get("description", ""), raw)
-    if kind == "per_emotion":
-        models = raw.get("models", {})
-        missing = [e for e in EMOTIONS if e not in models]
-        if missing:
-            raise EmocamError(f"{folder}: a per_emotion pack needs a model for {', '.join(missing)}")
-        files = {e: _resolve_file(folder, models[e]) for e in EMOTIONS}
-        return StylePack(name, kind, folder, files, {}, raw.get("description", ""), raw)
-    raise EmocamError(f"{folder / 'pack.json'}: kind must be multistyle or per_emotion, not {kind!r}")
+        files = {"*": _resolve_file(folder, model)}
+    elif kind == "per_emotion":
+        models = raw.get("models")
+        if not isinstance(models, dict):
+            raise EmocamError(f"{where}: a per_emotion pack needs `models` (an object of emotion: file name)")
+        _check_emotion_keys(models, "models", where)
+        bad = [e for e in EMOTIONS if not isinstance(models[e], str) or not models[e]]
+        if bad:
+            raise EmocamError(f"{where}: the model for {', '.join(bad)} must be a file name")
+        vectors, files = {}, {e: _resolve_file(folder, models[e]) for e in EMOTIONS}
+    else:
+        raise EmocamError(f"{where}: kind must be multistyle or per_emotion, not {json.dumps(kind)[:40]}")
+    for path in dict.fromkeys(files.values()):
+        _check_model_inputs(path, kind)
+    return StylePack(name, kind, folder, files, vectors, raw.get("description", ""), raw)
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _check_emotion_keys(mapping: dict, key: str, where: Path) -> None:
+    missing = [e for e in EMOTIONS if e not in mapping]
+    unknown = [k for k in mapping if k not in EMOTIONS]
+    if missing or unknown:
+        problem = f"lacks {', '.join(missing)}" if missing else f"names unknown emotions {', '.join(map(str, unknown))}"
+        raise EmocamError(f"{where}: `{key}` {problem} (it needs exactly {', '.join(EMOTIONS)})")
+
+
+def _check_model_inputs(path: Path, kind: str) -> None:
+    """A multistyle network takes `image` and `style_weights`; a per-emotion network takes one image."""
+    names = onnx_input_names(path)
+    if kind == "multistyle" and set(names) != {"image", "style_weights"}:
+        raise EmocamError(f"{path}: a multistyle pack's model must take inputs image and style_weights, not {', '.join(names) or 'none'}")
+    if kind == "per_emotion" and len(names) != 1:
+        raise EmocamError(f"{path}: a per_emotion pack's model must take one image input, not {', '.join(names) or 'none'}")
 
 
 class EmotionBlend:
