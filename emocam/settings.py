@@ -69,6 +69,12 @@ class Settings:
                                  surfaces=(RENDER, LIVE, SAVED))
     strength: float = setting(1.0, "0 = original, 1 = fully stylized", "Strength", "Style", cli="--strength",
                               low=0.0, high=1.0)
+    regions: str = setting("frame", "where styles fall: frame = one style for all; person = each person in their own "
+                           "emotion's style, the background in the frame's; background = only the background styled",
+                           "Regions", "Style", cli="--regions", choices=("frame", "person", "background"))
+    face_strength: float = setting(0.3, "share of the style that falls on faces (person) or people (background), "
+                                   "so faces stay recognizable; not used by --regions frame", "Face strength",
+                                   "Style", cli="--face-strength", low=0.0, high=1.0)
     process_size: int = setting(512, "longest side the style network sees, 0 = full size (output keeps the input size)",
                                 "Style size (longest side)", "Processing", cli="--process-size", unit="px",
                                 low=32, high=8192, zero_ok=True, defaults=((LIVE, 384),))
@@ -80,6 +86,11 @@ class Settings:
                             "Emotion", cli="--margin", low=0.0, high=1.0, surfaces=(RENDER, LIVE, SAVED))
     hold_s: float = setting(1.0, "with no face, keep the last emotion this long, then neutral", "Hold without faces",
                             "Emotion", cli="--hold", unit="s", low=0.0, high=3600.0, surfaces=(RENDER, LIVE, SAVED))
+    crop_margin: float = setting(0.25, "how far the emotion crop reaches around the detected face box (share of its "
+                                 "side)", "Emotion crop margin", "Emotion", cli="--crop-margin", low=0.0, high=1.0,
+                                 surfaces=(RENDER, LIVE, SAVED))
+    flip_average: bool = setting(False, "average the emotion of each face with its mirror image (two model runs)",
+                                 "Mirror-averaged emotion", "Emotion", cli="--flip-average", surfaces=(RENDER, GUI, SAVED))
     max_miss_s: float = setting(0.7, "a face track survives misses this long", "Track survives", "Emotion",
                                 cli="--track-hold", unit="s", low=0.0, high=60.0, surfaces=(RENDER, LIVE, SAVED))
     policy: str = setting("largest", "which face decides the frame's emotion", "Frame emotion from", "Emotion",
@@ -202,7 +213,7 @@ def add_arguments(parser: argparse.ArgumentParser, surface: str) -> None:
             parser.add_argument(m.cli, dest=f.name, action="store_true", default=None, help=m.help)
             continue
         unit = f", {m.unit}" if m.unit and m.unit != "px" else ""
-        kind = {int: int, float: float}.get(type(default), str)
+        kind = float if isinstance(default, (int, float)) else str  # whole numbers are checked by the schema
         parser.add_argument(m.cli, dest=f.name, type=kind, choices=m.choices or None, default=None,
                             metavar=None if m.choices else f.name.upper().removesuffix("_S"),
                             help=f"{m.help}{unit}{shown}")
