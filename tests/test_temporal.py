@@ -141,3 +141,16 @@ def test_style_change_is_followed_without_lag_beyond_the_blend(stylize):
     assert change > 5  # the styles really differ
     assert max(gaps) < 0.1 * change  # the history gives way while the style changes: no lag, no ghost
     assert gaps[-1] < 0.05 * change
+
+
+def test_flicker_measure_is_relative_to_the_input_and_skips_cuts():
+    photo = skimage.data.astronaut()
+    pan = [_window(photo, 60 + 2.3 * i, 40 + 0.7 * i) for i in range(5)]
+    frames = pan + [_window(skimage.data.coffee(), 150, 100)] + pan[:3]
+    reference = FlickerReference(frames)
+    rng = np.random.default_rng(1)
+    noisy = [np.clip(f.astype(int) + rng.integers(-30, 30, 3), 0, 255).astype(np.uint8) for f in frames]
+    for method in reference.methods:
+        assert list(np.flatnonzero(~reference.keep[method])) == [4, 5]  # into and out of the coffee frame
+        assert reference.ratio(frames, method) == pytest.approx(1.0)
+        assert reference.ratio(noisy, method) > 2

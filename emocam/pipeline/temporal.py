@@ -40,8 +40,8 @@ class TemporalParams:
     radius: int = 2  # guided-filter window radius, in processing-size pixels
     eps: float = 0.03 ** 2  # guided-filter regulariser on the input's local variance (0..1 scale)
     max_gain: float = 2.0  # cap on |detail gain| so noise in flat areas is not blown up
-    blend: float = 0.7  # weight of the warped history where it is fully trusted
-    sigma: float = 0.06  # input mismatch (0..1) at which the history's confidence is 1/e
+    blend: float = 0.85  # weight of the warped history where it is fully trusted
+    sigma: float = 0.12  # input mismatch (0..1) at which the history's confidence is 1/e
     cut_fraction: float = 0.4  # fewer confident pixels than this: a scene cut, history reset
     keyframe_every: int = 3  # keyframe mode: run the network at least every Nth frame
     keyframe_fraction: float = 0.85  # keyframe mode: fewer confident pixels than this forces a keyframe

@@ -12,9 +12,10 @@ Per network, on the same inputs for student and teacher:
 * ``face_kept``: fraction of faces found in the input (MediaPipe, emocam.pipeline.faces) still found after styling
   (IoU > 0.5); ``emotion_score``: seed 002's emotion score, the cosine similarity of the FER emotion
   probabilities (emocam.pipeline.emotion, emotion_fer_minixception.onnx) of the input face and the stylized face.
-* ``flicker``: warping error on a clip: Farneback flow between consecutive input frames, output t+1 warped
-  onto t, mean |difference| (0..1) on pixels whose forward-backward flow agrees; ``flicker_ratio`` divides
-  it by the input clip's own warping error (1 = no flicker added).
+* ``flicker``: warping error on a clip as defined in tools.video_quality (the same measure as the temporal
+  bench): flow between consecutive input frames, output t+1 warped onto t, mean |difference| (0..1) on pixels
+  whose forward-backward flow agrees, scene-cut pairs left out; ``flicker_ratio`` divides it by the input clip's
+  own warping error (1 = no flicker added), with Farneback flow; ``flicker_ratio_dis`` the same with DIS flow.
 * ``ms``: CPU milliseconds per frame (1 thread) at the clip size.
 """
 from __future__ import annotations
@@ -34,6 +35,7 @@ from emocam.errors import EmocamError
 from emocam.labels import EMOTIONS
 from emocam.pipeline.sources import SAMPLE_CLIP, open_source
 from emocam.pipeline.tracking import iou
+from tools.video_quality import FlickerReference, PairFlow, pair_flows, warping_error  # noqa: F401 (re-exported)
 
 STILL_FRAMES = (0, 60, 150, 180)  # frames of the sample clip with faces
 GRAM_LAYERS = ("r1", "r2", "r3", "r4")
@@ -161,33 +163,9 @@ def _resize(img: np.ndarray, long_side: int | None) -> np.ndarray:
     return cv2.resize(img, (nw, nh), interpolation=cv2.INTER_AREA) if (nw, nh) != (w, h) else img
 
 
-def flows(frames: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(map for warping frame t+1 onto t, valid mask) per consecutive pair, from the input frames."""
-    out = []
-    grays = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames]
-    h, w = grays[0].shape
-    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-    args = (None, 0.5, 3, 15, 3, 5, 1.2, 0)
-    for a, b in zip(grays, grays[1:]):
-        fw = cv2.calcOpticalFlowFarneback(a, b, *args)
-        bw = cv2.calcOpticalFlowFarneback(b, a, *args)
-        mx, my = gx + fw[..., 0], gy + fw[..., 1]
-        bw_at = cv2.remap(bw, mx, my, cv2.INTER_LINEAR)
-        err = ((fw + bw_at) ** 2).sum(-1)
-        ok = err < 0.01 * ((fw ** 2).sum(-1) + (bw_at ** 2).sum(-1)) + 0.5
-        ok &= (mx >= 0) & (mx <= w - 1) & (my >= 0) & (my <= h - 1)
-        out.append((np.stack([mx, my], -1), ok))
-    return out
-
-
-def warping_error(outputs: list[np.ndarray], flow_maps: list[tuple[np.ndarray, np.ndarray]]) -> float:
-    """Mean |out_t - warp(out_t+1)| (0..1 scale) over flow-consistent pixels."""
-    errs = []
-    for (maps, ok), a, b in zip(flow_maps, outputs, outputs[1:]):
-        warped = cv2.remap(b, maps[..., 0], maps[..., 1], cv2.INTER_LINEAR)
-        diff = np.abs(a.astype(np.float32) - warped.astype(np.float32)).mean(-1) / 255.0
-        errs.append(float(diff[ok].mean()) if ok.any() else 0.0)
-    return float(np.mean(errs))
+def flows(frames: list[np.ndarray]) -> list[PairFlow]:
+    """Farneback flows of consecutive input frames (see tools.video_quality)."""
+    return pair_flows(frames, "farneback")
 
 
 class EvalData:
@@ -201,8 +179,8 @@ class EvalData:
         self.stills = [_resize(im, still_size) for im in stills]
         self.faces = [_resize(im, 512) for im in stills]
         self.clip = read_frames(video, frames, clip_size)
-        self.flow = flows(self.clip)
-        self.input_flicker = warping_error(self.clip, self.flow)
+        self.reference = FlickerReference(self.clip)
+        self.input_flicker = self.reference.input_error["farneback"]
         self.gram = GramDistance()
         self.face_check = FaceCheck(self.faces)
         self.settings = {"stills": f"skimage astronaut + {SAMPLE_CLIP.name} frames {list(STILL_FRAMES)}, "
@@ -210,7 +188,8 @@ class EvalData:
                          "faces": "the same at long side 512, MediaPipe short range, IoU > 0.5",
                          "clip": f"{video.name}: {len(self.clip)} frames, long side {clip_size}",
                          "gram_net": "RandomFeatures(seed=1234) layers r1-r4",
-                         "input_flicker": round(self.input_flicker, 5)}
+                         "input_flicker": round(self.input_flicker, 5),
+                         "input_flicker_dis": round(self.reference.input_error["dis"], 5)}
 
 
 def evaluate(student: Stylize, teacher: Stylize, data: EvalData) -> dict[str, float]:
@@ -229,8 +208,10 @@ def evaluate(student: Stylize, teacher: Stylize, data: EvalData) -> dict[str, fl
         start = time.perf_counter()
         outs = [fn(f) for f in data.clip]
         res[f"ms_{who}"] = 1000 * (time.perf_counter() - start) / len(outs)
-        res[f"flicker_{who}"] = warping_error(outs, data.flow)
-        res[f"flicker_ratio_{who}"] = res[f"flicker_{who}"] / max(data.input_flicker, 1e-9)
+        ratios = data.reference.ratios(outs)
+        res[f"flicker_{who}"] = ratios["farneback"] * data.input_flicker
+        res[f"flicker_ratio_{who}"] = ratios["farneback"]
+        res[f"flicker_ratio_dis_{who}"] = ratios["dis"]
     return {k: round(v, 4) for k, v in res.items()}
 
 

@@ -1,0 +1,83 @@
+"""Figures for the temporal bench: a strip of frames per mode (with the warping-error map of one frame pair) and a
+plot of the per-pair warping error over time (DIS flow), written as PNG."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from tools.video_quality import pair_flows
+
+STRIP_ROWS = ("off@full", "off@256", "stable@256", "keyframe@full")
+PLOT_LINES = ("off@full", "off@256", "guided@256", "stable@256", "keyframe@full", "stable@384")
+TILE = 240  # tile width in the strip
+
+
+def _label(image: np.ndarray, text: str) -> np.ndarray:
+    out = image.copy()
+    cv2.rectangle(out, (0, 0), (8 * len(text) + 8, 18), (0, 0, 0), -1)
+    cv2.putText(out, text, (4, 13), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (255, 255, 255), 1, cv2.LINE_AA)
+    return out
+
+
+def _tile(image: np.ndarray) -> np.ndarray:
+    h, w = image.shape[:2]
+    return cv2.resize(image, (TILE, round(h * TILE / w)), interpolation=cv2.INTER_AREA)
+
+
+def busiest_pair(errors: list[float]) -> int:
+    """The frame t of the pair (t, t+1) where per-frame styling flickers most (no cut)."""
+    return int(np.argmax(errors))
+
+
+def strip(clip: list[np.ndarray], outputs: dict[str, list[np.ndarray]], t: int) -> np.ndarray:
+    """Rows: input then each mode; columns: frames t, t+1, t+2 and |out_t - warp(out_t+1)| (x4, DIS flow)."""
+    flow = pair_flows(clip[t:t + 2], "dis")[0]
+    rows = []
+    for name, frames in [("input", clip)] + [(k, outputs[k]) for k in STRIP_ROWS if k in outputs]:
+        warped = cv2.remap(frames[t + 1], flow.maps[..., 0], flow.maps[..., 1], cv2.INTER_LINEAR)
+        err = np.abs(frames[t].astype(np.int16) - warped.astype(np.int16)).mean(-1) * 4
+        err = np.where(flow.valid, np.clip(err, 0, 255), 0).astype(np.uint8)
+        err_rgb = cv2.cvtColor(cv2.applyColorMap(err, cv2.COLORMAP_INFERNO), cv2.COLOR_BGR2RGB)
+        tiles = [_tile(frames[t + k]) for k in range(3)] + [_tile(err_rgb)]
+        tiles[0] = _label(tiles[0], f"{name}  frame {t}")
+        tiles[3] = _label(tiles[3], "warping error x4")
+        rows.append(np.concatenate(tiles, 1))
+    return np.concatenate(rows, 0)
+
+
+def plot(name: str, result: dict, path: Path) -> None:
+    """Per-pair warping error (DIS) of the input and of each mode over the clip; cuts marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 3.2), dpi=100)
+    ax.plot(result["input_errors_dis"], color="black", lw=1.5, label="input")
+    for key in PLOT_LINES:
+        if key in result["rows"]:
+            ax.plot(result["rows"][key]["errors_dis"], lw=1, label=key)
+    for cut in result["cut_pairs"]["dis"]:
+        ax.axvline(cut, color="grey", ls=":", lw=1)
+    ax.set_yscale("log")
+    ax.set_xlabel("frame pair (t, t+1)")
+    ax.set_ylabel("warping error (0..1)")
+    ax.set_title(f"{name}: warping error per frame pair, DIS flow (dotted: scene cut)")
+    ax.legend(fontsize=7, ncol=4, loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def write_figures(folder: str, name: str, clip: list[np.ndarray], result: dict) -> None:
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    plot(name, result, out / f"{name}_warping_error.png")
+    errors = result["rows"].get("off@full", next(iter(result["rows"].values())))["errors_dis"]
+    cuts = set(result["cut_pairs"]["dis"])
+    usable = [e if i not in cuts and i + 2 < len(clip) and i + 1 not in cuts else 0 for i, e in enumerate(errors)]
+    image = strip(clip, result["outputs"], busiest_pair(usable))
+    cv2.imwrite(str(out / f"{name}_strip.png"), cv2.cvtColor(image, cv2.COLOR_RGB2BGR),
+                [cv2.IMWRITE_PNG_COMPRESSION, 9])
