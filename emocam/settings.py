@@ -153,10 +153,10 @@ def check_value(name: str, value: Any) -> Any:
     if kind in (int, float):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise EmocamError(f"{label} must be a number, got {value!r}")
-        if kind is int and float(value) != int(value):
-            raise EmocamError(f"{label} must be a whole number, got {value}")
         if not math.isfinite(value) or not _in_range(value, m):
             raise EmocamError(f"{label} must be {_range_text(m)}, got {value}")
+        if kind is int and float(value) != int(value):
+            raise EmocamError(f"{label} must be a whole number, got {value}")
         return kind(value)
     if kind in (bool, str, dict) and not isinstance(value, kind):
         raise EmocamError(f"{label} must be a {kind.__name__}, got {value!r}")
