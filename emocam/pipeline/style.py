@@ -117,8 +117,12 @@ def load_pack(spec: str | Path) -> StylePack:
         if bad:
             raise EmocamError(f"{where}: the model for {', '.join(bad)} must be a file name")
         vectors, files = {}, {e: _resolve_file(folder, models[e]) for e in EMOTIONS}
+    elif kind == "pictures":  # any painting or photo as an emotion's style (emocam/pipeline/picture_style.py)
+        from emocam.pipeline.picture_style import load_pictures_pack
+
+        return load_pictures_pack(folder, raw)
     else:
-        raise EmocamError(f"{where}: kind must be multistyle or per_emotion, not {json.dumps(kind)[:40]}")
+        raise EmocamError(f"{where}: kind must be multistyle, per_emotion or pictures, not {json.dumps(kind)[:40]}")
     for path in dict.fromkeys(files.values()):
         _check_model_inputs(path, kind)
     return StylePack(name, kind, folder, files, vectors, raw.get("description", ""), raw)
@@ -194,7 +198,12 @@ class Stylizer:
 
     def __init__(self, pack: StylePack, device: str = "auto") -> None:
         self.pack = pack
-        self.sessions = {key: create_session(path, device) for key, path in pack.models.items()}
+        if pack.kind == "pictures":  # the transform with free image axes: it runs at any frame size
+            from emocam.pipeline.picture_style import transform_session
+
+            self.sessions = {"*": transform_session(pack.models["*"], device)}
+        else:
+            self.sessions = {key: create_session(path, device) for key, path in pack.models.items()}
         self.device = next(iter(self.sessions.values()))[1]
 
     def stylize(self, image: np.ndarray, emotion_weights: np.ndarray, process_size: int | None, strength: float) -> np.ndarray:
@@ -218,6 +227,11 @@ class Stylizer:
             style = sum(float(a) * self.pack.styles[e] for e, a in zip(EMOTIONS, emotion_weights) if a > 0)
             session = self.sessions["*"][0]
             return session.run(None, {"image": x, "style_weights": np.asarray(style, np.float32)})[0]
+        if self.pack.kind == "pictures":  # blend the pictures' style vectors: one transform run, no predictor
+            from emocam.pipeline.picture_style import transform
+
+            vector = sum(float(a) * self.pack.styles[e] for e, a in zip(EMOTIONS, emotion_weights) if a > 0)
+            return transform(self.sessions["*"][0], x, vector)
         # one network per emotion: crossfade the outputs of the networks in play
         active = [(e, float(a)) for e, a in zip(EMOTIONS, emotion_weights) if a > 1e-3]
         total = sum(a for _, a in active)
