@@ -37,6 +37,8 @@ class Face:
     probs: np.ndarray | None = None
     smoothed: np.ndarray | None = None
     emotion: str | None = None
+    keypoints: np.ndarray | None = None  # detector: [6, 2] pixels (eyes, nose tip, mouth, ear tragions)
+    style: dict[str, float] | None = None  # region styling (--regions person): the style this person got
 
     @property
     def area(self) -> float:
@@ -112,7 +114,9 @@ class FaceDetector:
             x0, y0 = max(0.0, b.origin_x), max(0.0, b.origin_y)
             x1, y1 = min(float(w), b.origin_x + b.width), min(float(h), b.origin_y + b.height)
             if x1 - x0 >= 4 and y1 - y0 >= 4:
-                faces.append(Face((x0, y0, x1, y1), float(detection.categories[0].score)))
+                points = np.array([(k.x * w, k.y * h) for k in detection.keypoints or []], np.float32)
+                faces.append(Face((x0, y0, x1, y1), float(detection.categories[0].score),
+                                  keypoints=points if len(points) == 6 else None))
         return faces
 
     def close(self) -> None:

@@ -18,6 +18,8 @@ from emocam.labels import EMOTIONS
 from emocam.modelstore.manifest import find_model
 from emocam.pipeline.emotion import DEFAULT_EMOTION_MODEL, EmotionClassifier
 from emocam.pipeline.faces import Face, FaceDetector
+from emocam.pipeline.regions import RegionStyler, stylize_regions
+from emocam.pipeline.segmentation import PersonSegmenter
 from emocam.pipeline.smoothing import FaceSmoothing, FrameEmotion
 from emocam.pipeline.style import EmotionBlend, Stylizer, load_pack, style_vector
 from emocam.pipeline.tracking import Tracker
@@ -55,8 +57,10 @@ class Pipeline:
         self.frame_emotion = FrameEmotion(s.policy, s.hold_s)
         self.blend = EmotionBlend(s.blend_s)
         self.detector: FaceDetector | None = None
+        self.regions: RegionStyler | None = None  # only while --regions is person or background
         self._last_time: float | None = None
         self._build(_ORDER)
+        self._build_regions()
 
     # -- components ----------------------------------------------------------------------------------------
     def _build(self, names: tuple[str, ...]) -> None:
@@ -66,7 +70,7 @@ class Pipeline:
         built: dict[str, object] = {}
         if "classifier" in names:
             path = Path(s.emotion_model) if s.emotion_model else find_model(DEFAULT_EMOTION_MODEL)
-            built["classifier"] = EmotionClassifier(path, s.device)
+            built["classifier"] = EmotionClassifier(path, s.device, s.crop_margin)
         if "stylizer" in names:
             pack = load_pack(s.pack)
             built["pack"], built["stylizer"] = pack, Stylizer(pack, s.device)
@@ -88,6 +92,18 @@ class Pipeline:
             spec = overrides.get(emotion, self.pack.raw["styles"][emotion])
             self.pack.styles[emotion] = style_vector(spec, emotion, self.pack.folder)
 
+    def _build_regions(self) -> None:
+        """The people segmenter and region styler while --regions is person or background; closed for frame."""
+        s = self.settings
+        if s.regions == "frame":
+            if self.regions is not None:
+                self.regions.segmenter.close()
+                self.regions = None
+            return
+        if self.regions is None:
+            self.regions = RegionStyler(PersonSegmenter(self.video_mode))
+        self.regions.mode, self.regions.face_strength, self.regions.blend_s = s.regions, s.face_strength, s.blend_s
+
     def apply(self, new: Settings) -> None:
         """Take new settings: rebuild what a changed field needs, pass parameters to their stages.
 
@@ -99,6 +115,7 @@ class Pipeline:
         old, self.settings = self.settings, dataclasses.replace(new, styles=dict(new.styles))
         try:
             self._build(tuple(c for c in _ORDER if c in rebuild))
+            self._build_regions()
         except EmocamError:
             self.settings = old
             raise
@@ -109,6 +126,7 @@ class Pipeline:
         self.smoothing.configure(s.smoothing_s, s.dwell_s, s.margin)
         self.frame_emotion.policy, self.frame_emotion.hold_s = s.policy, s.hold_s
         self.blend.blend_s = s.blend_s
+        self.classifier.margin = s.crop_margin
 
     @property
     def devices(self) -> dict[str, str]:
@@ -121,6 +139,8 @@ class Pipeline:
         self.smoothing.reset()
         self.frame_emotion = FrameEmotion(self.settings.policy, self.settings.hold_s)
         self._last_time = None
+        if self.regions is not None:
+            self.regions.reset()
 
     # -- the frame step --------------------------------------------------------------------------------------
     def process(self, image: np.ndarray, time: float) -> FrameResult:
@@ -145,13 +165,21 @@ class Pipeline:
         timings["classify"] = (clock.perf_counter() - started) * 1000
 
         started = clock.perf_counter()
-        output = self.stylizer.stylize(image, weights, s.process_size or None, s.strength)
+        info: dict = {}
+        if self.regions is None:
+            output = self.stylizer.stylize(image, weights, s.process_size or None, s.strength)
+        else:
+            output, info, timings["regions"] = stylize_regions(self.regions, self.stylizer, image, faces, weights,
+                                                               time, s.process_size or None, s.strength)
         timings["stylize"] = (clock.perf_counter() - started) * 1000
         style_weights = {e: round(float(w), 4) for e, w in zip(EMOTIONS, weights) if w > 1e-4}
-        return FrameResult(output, faces, emotion, style_weights, timings, time)
+        return FrameResult(output, faces, emotion, style_weights, timings, time, info)
 
     def close(self) -> None:
         """Release the MediaPipe detector (always call this: MediaPipe's own finaliser can deadlock)."""
         if self.detector is not None:
             self.detector.close()
             self.detector = None
+        if self.regions is not None:
+            self.regions.segmenter.close()
+            self.regions = None

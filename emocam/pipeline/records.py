@@ -25,6 +25,7 @@ def frame_record(item: Processed) -> dict:
                 "detected": f.seen,
                 "emotion": f.emotion,
                 "probs": {e: round(float(p), 4) for e, p in zip(EMOTIONS, f.smoothed)},
+                **({"style": f.style} if f.style is not None else {}),  # --regions person: this person's style
             }
             for f in result.faces
         ],
