@@ -8,15 +8,17 @@ wraps a small-picture stylizer (``stylize_small``: RGB uint8 at the processing s
   (what the small picture lost), scaled per pixel by the local gain of the stylization with respect to the input
   brightness (the linear coefficient of a guided filter fitted at the small size). Detail comes from the current
   input every frame, so nothing accumulates.
-* ``stable`` (guided +): before scaling up, blend the current small stylization with the previous blended one,
-  warped to the current frame by DIS flow on the small inputs, weighted by a confidence that falls where the
-  warped previous input does not match the current one (occlusions, fast motion, lighting) - no ghost trails.
+* ``stable`` (guided +): before scaling up, blend the network's output with the history (the previous output,
+  carried to the current frame by DIS flow on the small inputs), weighted by a confidence that falls where the
+  carried previous input does not match the current one (occlusions, fast motion, lighting): no ghost trails.
   History resets at once on a scene cut (too few confident pixels) or a size change.
-* ``keyframe`` (CPU-only speed option, NOT per-frame stylization): stylize every Nth frame and on cuts or large
-  unexplained change; between keyframes, carry the last stylization along the flow. ``info["keyframe"]`` says
-  which frames really ran the network.
+* ``keyframe`` (CPU-only speed option, NOT per-frame stylization): the network runs every Nth frame (and on cuts,
+  style changes, or when too little of the history is still trusted), blended there like ``stable``; the frames
+  in between carry the last output along the composed flow (one resampling). ``info["keyframe"]`` says which
+  frames really ran the network.
 
-Style changes (emotion fades) pass through ``stable`` with the blend's short lag (about blend/(1-blend) frames).
+While the style itself changes (an emotion fade; pass the weights as ``style``) the history gives way, so the
+change is neither held back nor ghosted.
 """
 from __future__ import annotations
 
@@ -92,8 +94,9 @@ class TemporalStyler:
     def reset(self) -> None:
         """Forget the history (a new source, a seek, a loop back to the start)."""
         self._prev_small: np.ndarray | None = None
-        self._prev_stylized: np.ndarray | None = None
-        self._key: np.ndarray | None = None
+        self._key: np.ndarray | None = None  # the last network output (blended), and how to carry it here
+        self._key_maps: np.ndarray | None = None
+        self._key_conf: np.ndarray | None = None
         self._since_key = 0
         self._style: np.ndarray | None = None
 
@@ -129,52 +132,41 @@ class TemporalStyler:
         return 0.0 if previous is None or previous.shape != style.shape else float(np.abs(style - previous).sum())
 
     def _temporal(self, small: np.ndarray, stylize_small: StylizeSmall, info: dict, style_change: float) -> np.ndarray:
+        """Stable and keyframe share one path: the network's output is blended with the history carried along
+        the flow; `stable` runs the network every frame, `keyframe` every Nth frame and carries in between."""
         p = self.params
-        history = self._prev_small is not None and self._prev_small.shape == small.shape
+        every = p.keyframe_every if self.mode == "keyframe" else 1
+        history = self._key is not None and self._key.shape == small.shape
         if history:
             maps, confidence = self._align(small)
             info["confident"] = float((confidence > 0.5).mean())
             history = info["confident"] >= p.cut_fraction
         info["reset"] = not history
-        if self.mode == "keyframe":
-            history = history and style_change < p.style_tolerance
-            stylized = self._propagate(small, stylize_small, maps, confidence, info) if history else None
-            if stylized is None:
-                stylized = self._keyframe(small, stylize_small)
-        elif not history:
-            stylized = stylize_small(small)
-        else:
-            warped = cv2.remap(self._prev_stylized, maps, None, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
-            current = stylize_small(small).astype(np.float32)
-            weight = (p.blend * max(0.0, 1.0 - style_change / p.style_tolerance) * confidence)[..., None]
-            stylized = np.clip(current + weight * (warped.astype(np.float32) - current) + 0.5, 0, 255).astype(np.uint8)
-        self._prev_small, self._prev_stylized = small, stylized
-        return stylized
-
-    def _keyframe(self, small: np.ndarray, stylize_small: StylizeSmall) -> np.ndarray:
-        """Run the network and make this frame the reference the next frames are carried from."""
-        stylized = stylize_small(small)
-        h, w = small.shape[:2]
-        self._key = stylized
-        self._key_maps = np.stack(self._grid_for(h, w), -1)
-        self._key_confidence = np.ones((h, w), np.float32)
-        self._since_key = 0
-        return stylized
-
-    def _propagate(self, small: np.ndarray, stylize_small: StylizeSmall, maps: np.ndarray,
-                   confidence: np.ndarray, info: dict) -> np.ndarray | None:
-        """The keyframe carried to this frame along the composed flow (one resampling, no blur build-up), or None
-        when a new keyframe is due: every Nth frame, or when too little of the keyframe is still trusted."""
-        p = self.params
+        if not history:
+            return self._new_key(small, stylize_small(small))
+        # compose the flow with the maps from the last keyframe: one resampling of the key, no blur build-up
         key_maps = cv2.remap(self._key_maps, maps, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        key_conf = cv2.remap(self._key_confidence, maps, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
-        key_conf *= confidence
-        if self._since_key + 1 >= p.keyframe_every or float((key_conf > 0.5).mean()) < p.keyframe_fraction:
-            return None
-        self._key_maps, self._key_confidence = key_maps, key_conf
-        self._since_key += 1
-        info["keyframe"] = False
-        return cv2.remap(self._key, key_maps, None, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+        key_conf = cv2.remap(self._key_conf, maps, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT) * confidence
+        carried = cv2.remap(self._key, key_maps, None, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+        due = (self._since_key + 1 >= every or style_change > 0.0
+               or float((key_conf > 0.5).mean()) < p.keyframe_fraction)
+        if not due:
+            self._key_maps, self._key_conf, self._since_key = key_maps, key_conf, self._since_key + 1
+            self._prev_small = small
+            info["keyframe"] = False
+            return carried
+        current = stylize_small(small).astype(np.float32)
+        trust = p.blend * max(0.0, 1.0 - style_change / p.style_tolerance)  # the look is changing: follow it
+        blended = current + (trust * key_conf)[..., None] * (carried.astype(np.float32) - current)
+        return self._new_key(small, np.clip(blended + 0.5, 0, 255).astype(np.uint8))
+
+    def _new_key(self, small: np.ndarray, stylized: np.ndarray) -> np.ndarray:
+        """Make this frame's output the reference the next frames are carried from."""
+        h, w = small.shape[:2]
+        self._key, self._prev_small, self._since_key = stylized, small, 0
+        self._key_maps = np.stack(self._grid_for(h, w), -1)
+        self._key_conf = np.ones((h, w), np.float32)
+        return stylized
 
     def _grid_for(self, h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
         if self._grid is None or self._grid[0].shape != (h, w):
