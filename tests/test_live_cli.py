@@ -3,7 +3,7 @@
 import pytest
 
 from emocam.cli import main
-from emocam.live.window import SAMPLE_CLIP
+from emocam.pipeline.sources import SAMPLE_CLIP
 
 
 @pytest.mark.parametrize(
@@ -22,3 +22,34 @@ def test_bad_options_are_one_line_errors(capsys, extra, message):
     assert main(args) == 2
     err = capsys.readouterr().err
     assert err.startswith("emocam: error: ") and message in err and err.count("\n") == 1
+
+
+def test_a_missing_emotion_model_is_a_one_line_error(capsys):
+    assert main(["live", "--source", str(SAMPLE_CLIP), "--emotion-model", "no/such.onnx"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("emocam: error: ") and "emotion model not found" in err and err.count("\n") == 1
+
+
+def test_settings_options_come_from_the_schema_and_override_the_saved_ones(tmp_path):
+    from emocam.cli import build_parser
+    from emocam.live.app import live_settings
+    from emocam.settings import LIVE, SettingsFile, fields_for, meta
+
+    config = SettingsFile(tmp_path / "live.json")
+    saved = config.load()
+    saved.strength, saved.dwell_s = 0.3, 2.0
+    config.save(saved)
+    args = build_parser("live").parse_args(["live", "--smoothing", "1.5", "--policy", "majority"])
+    for field in fields_for(LIVE):
+        assert hasattr(args, field.name), meta(field.name).cli
+    chosen = live_settings(args, config)
+    assert (chosen.smoothing_s, chosen.policy, chosen.strength, chosen.dwell_s) == (1.5, "majority", 0.3, 2.0)
+    again = config.load()
+    assert (again.smoothing_s, again.policy, again.strength) == (1.5, "majority", 0.3)
+
+
+@pytest.mark.parametrize("option", [["--strength", "1.5"], ["--smoothing", "-1"], ["--process-size", "7"]])
+def test_out_of_range_settings_are_one_line_errors(capsys, option):
+    assert main(["live", "--source", str(SAMPLE_CLIP), *option]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("emocam: error: ") and option[0] in err and err.count("\n") == 1

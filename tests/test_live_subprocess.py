@@ -12,7 +12,7 @@ from pathlib import Path
 import av
 import cv2
 
-from emocam.live.window import SAMPLE_CLIP
+from emocam.pipeline.sources import SAMPLE_CLIP
 
 RECORD_SECONDS = 6.0
 

@@ -1,23 +1,25 @@
-"""The live window on the bundled sample clip: stylized frames, HUD, keys, recording, outputs, bad sources.
+"""The live window on the bundled sample clip: stylized frames, HUD, keys, schema-made controls, recording,
+virtual camera, bad sources. Every test opens its own window (config in its own temp folder)."""
 
-One window serves the whole module (the models load once); tests run in file order, the last one closes it.
-"""
-
+import dataclasses
 import json
 import os
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-
 import av
 import numpy as np
+import onnx
 import pytest
 import pyvirtualcam
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QPushButton
 
 from emocam.live import virtual_camera
-from emocam.live.settings_store import SettingsStore
+from emocam.live.outputs import ON
 from emocam.live.virtual_camera import MODPROBE
-from emocam.live.window import SAMPLE_CLIP, MainWindow
+from emocam.live.window import MainWindow
+from emocam.modelstore.manifest import find_model
+from emocam.pipeline.sources import SAMPLE_CLIP
+from emocam.settings import SettingsFile
 
 TIMEOUT_MS = 90_000
 
@@ -43,19 +45,37 @@ class FakeBackend:
         return None
 
 
-@pytest.fixture(scope="module")
-def config(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("config")
-    (folder / "live.json").write_text(json.dumps({"process_size": 256, "device": "cpu"}))
+@pytest.fixture
+def config(tmp_path):
+    folder = tmp_path / "config"
+    folder.mkdir()
+    saved = {"process_size": 256, "device": "cpu", "record_dir": str(tmp_path)}
+    (folder / "live.json").write_text(json.dumps(saved))
     return folder / "live.json"
 
 
-@pytest.fixture(scope="module")
-def window(qapp, config):
-    win = MainWindow(SettingsStore(config), source=str(SAMPLE_CLIP))
-    win.show()
-    yield win
-    win.close()
+@pytest.fixture
+def open_window(qtbot, config):
+    """Opens windows on the sample clip (or other options) and closes every one after the test."""
+    windows = []
+
+    def open_(**options):
+        options.setdefault("source", str(SAMPLE_CLIP))
+        win = MainWindow(SettingsFile(config), **options)
+        win.show()
+        windows.append(win)
+        win.activateWindow()
+        qtbot.waitUntil(win.isActiveWindow, timeout=5000)  # keys go to the active window's shortcuts
+        return win
+
+    yield open_
+    for win in windows:
+        win.close()
+
+
+@pytest.fixture
+def window(open_window):
+    return open_window()
 
 
 def wait_frames(qtbot, win, n=2, timeout=TIMEOUT_MS):
@@ -63,110 +83,156 @@ def wait_frames(qtbot, win, n=2, timeout=TIMEOUT_MS):
     qtbot.waitUntil(lambda: win.frames_shown >= target, timeout=timeout)
 
 
+def wait_styled(qtbot, win):
+    """Until the pipeline runs and a processed frame is shown."""
+    qtbot.waitUntil(lambda: win.last_shown is not None and win.last_shown.result is not None, timeout=TIMEOUT_MS)
+
+
 def test_shows_stylized_frames_and_a_live_hud(qtbot, window):
-    qtbot.waitUntil(lambda: window.devices != {}, timeout=TIMEOUT_MS)
+    wait_styled(qtbot, window)
     wait_frames(qtbot, window, 3)
-    shown = window.last_shown
-    frame = window.video.frame
+    shown, frame = window.last_shown, window.video.frame
     assert frame is not None and frame.shape == (480, 640, 3)
     assert frame.std() > 20, "blank frame"
-    assert np.abs(shown.output.astype(int) - shown.raw.astype(int)).mean() > 15, "raw frame, not stylized"
+    assert np.abs(shown.result.output.astype(int) - shown.raw.astype(int)).mean() > 15, "raw frame, not stylized"
     qtbot.waitUntil(lambda: bool(window.video.hud) and float(window.video.hud[0].split()[0]) > 0, timeout=5000)
     assert any("stylize" in line for line in window.video.hud)
-    assert window.controls.devices_label.text().startswith("detect cpu")
+    assert window.side.devices.text().startswith("detect cpu")
 
 
 def test_style_editor_has_26_thumbnails_and_edits_reach_the_pipeline(qtbot, window):
-    editor = window.controls.style_editor
+    editor = window.side.style_editor
     qtbot.waitUntil(lambda: editor.thumbnail_count() == 26, timeout=TIMEOUT_MS)
+    wait_styled(qtbot, window)
     combo = editor.combos["happy"]
     assert combo.count() == 26
-    combo.setCurrentIndex(combo.findData(0))
-    assert window.settings.styles["default"]["happy"] == 0
-    qtbot.waitUntil(lambda: window.process.pipeline.settings.styles_for().get("happy") == 0, timeout=TIMEOUT_MS)
+    pick = 0 if combo.currentData() != 0 else 1
+    combo.setCurrentIndex(combo.findData(pick))
+    assert window.settings.styles["default"]["happy"] == pick
+
+    def pipeline_uses_it() -> bool:
+        pipeline = window.controller.step.pipeline
+        return pipeline is not None and int(np.argmax(pipeline.pack.styles["happy"])) == pick
+
+    qtbot.waitUntil(pipeline_uses_it, timeout=TIMEOUT_MS)
     assert editor.previews["happy"].pixmap() is not None
 
 
-def test_strength_zero_shows_the_original(qtbot, window):
-    window.controls.strength.setValue(0)
-    qtbot.waitUntil(lambda: np.array_equal(window.last_shown.output, window.last_shown.raw), timeout=TIMEOUT_MS)
-    window.controls.strength.setValue(100)
-    qtbot.waitUntil(lambda: not np.array_equal(window.last_shown.output, window.last_shown.raw), timeout=TIMEOUT_MS)
+def test_a_control_change_is_applied_once_not_per_frame(qtbot, window):
+    wait_styled(qtbot, window)
+    pipeline = window.controller.step.pipeline
+    applied = []
+    original = pipeline.apply
+    pipeline.apply = lambda new: (applied.append(new), original(new))[1]
+    window.side.control("strength").slider.setValue(0)
+    qtbot.waitUntil(lambda: np.array_equal(window.last_shown.result.output, window.last_shown.raw), timeout=TIMEOUT_MS)
+    wait_frames(qtbot, window, 5)
+    assert len(applied) == 1 and applied[0].strength == 0.0
+    window.side.control("strength").slider.setValue(100)
+    qtbot.waitUntil(lambda: not np.array_equal(window.last_shown.result.output, window.last_shown.raw),
+                    timeout=TIMEOUT_MS)
+    assert len(applied) == 2
 
 
-def test_record_key_writes_a_playable_mp4(qtbot, window, tmp_path):
-    window.settings.record_dir = str(tmp_path)
+def test_a_setting_the_pipeline_refuses_is_shown_back(qtbot, window):
+    from emocam.modelstore.runtime import cuda_status
+
+    if cuda_status()[0]:
+        pytest.skip("CUDA works here, so --device cuda is not refused")
+    wait_styled(qtbot, window)
+    device = window.side.control("device")
+    device.widget.setCurrentIndex(device.widget.findData("cuda"))
+    qtbot.waitUntil(lambda: "setting not applied" in window.video.banner, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: device.value() == "cpu", timeout=5000)
+    assert window.settings.device == "cpu"
+    wait_frames(qtbot, window, 2)  # still running on the old components
+
+
+def test_record_key_writes_a_playable_mp4(qtbot, window):
+    wait_styled(qtbot, window)
     qtbot.keyClick(window, Qt.Key.Key_R)
-    qtbot.waitUntil(lambda: window.recorder is not None and window.recorder.frames_written >= 4, timeout=TIMEOUT_MS)
-    recorder = window.recorder
+    recording = window.controller.recording
+    assert window.side.output.record_button.isChecked()
+    qtbot.waitUntil(lambda: recording.recorder is not None and recording.recorder.frames_written >= 4,
+                    timeout=TIMEOUT_MS)
+    recorder = recording.recorder
     qtbot.keyClick(window, Qt.Key.Key_R)
-    assert window.recorder is None
+    assert recording.state == "off" and not window.side.output.record_button.isChecked()
     with av.open(str(recorder.path)) as container:
         frames = list(container.decode(video=0))
     assert len(frames) == recorder.frames_written >= 4
     assert (frames[0].width, frames[0].height) == (640, 480)
-    assert "Saved" in window.controls.output_status.text()
+    assert frames[0].to_ndarray(format="rgb24").std() > 20
+    qtbot.waitUntil(lambda: "Saved" in window.side.output.status.text(), timeout=5000)
 
 
 def test_space_pauses_and_resumes(qtbot, window):
+    wait_frames(qtbot, window, 2)
     qtbot.keyClick(window, Qt.Key.Key_Space)
-    assert window.paused and window.controls.pause_button.isChecked()
+    assert window.controller.paused.is_set() and window.side.output.pause_button.isChecked()
     qtbot.wait(1500)
     count = window.frames_shown
     qtbot.wait(2000)
     assert window.frames_shown <= count + 1
     qtbot.keyClick(window, Qt.Key.Key_Space)
-    assert not window.paused
+    assert not window.controller.paused.is_set()
     wait_frames(qtbot, window, 2)
 
 
-def test_o_toggles_the_overlay(qtbot, window):
-    before = window.settings.overlay
+def test_o_toggles_the_overlay_drawn_on_the_view(qtbot, window):
+    def overlay_shown(on: bool) -> bool:
+        s = window.last_shown
+        if s is None or s.result is None or not s.result.faces:
+            return False
+        return (not np.array_equal(s.display, s.result.output)) is on
+
+    qtbot.waitUntil(lambda: overlay_shown(True), timeout=TIMEOUT_MS)
     qtbot.keyClick(window, Qt.Key.Key_O)
-    assert window.settings.overlay is (not before) and window.process.overlay.show is (not before)
+    assert window.settings.overlay is False and not window.side.control("overlay").value()
+    qtbot.waitUntil(lambda: overlay_shown(False), timeout=TIMEOUT_MS)
     qtbot.keyClick(window, Qt.Key.Key_O)
-    assert window.settings.overlay is before
+    qtbot.waitUntil(lambda: overlay_shown(True), timeout=TIMEOUT_MS)
 
 
 def test_f_fullscreen_and_escape(qtbot, window):
     qtbot.keyClick(window, Qt.Key.Key_F)
     qtbot.waitUntil(lambda: window.isFullScreen(), timeout=5000)
-    assert not window.side.isVisible()
+    assert not window.side_scroll.isVisible()
     qtbot.keyClick(window, Qt.Key.Key_Escape)
     qtbot.waitUntil(lambda: not window.isFullScreen(), timeout=5000)
-    assert window.side.isVisible()
+    assert window.side_scroll.isVisible()
 
 
-def test_virtual_cam_without_a_device_says_what_to_do(qtbot, window, monkeypatch):
+@pytest.fixture
+def no_video_devices(monkeypatch):
     monkeypatch.setattr(virtual_camera.platform, "system", lambda: "Linux")
     monkeypatch.setattr(virtual_camera.glob, "glob", lambda pattern: [])
+
+
+def test_virtual_cam_without_a_device_says_what_to_do(qtbot, window, no_video_devices):
     qtbot.keyClick(window, Qt.Key.Key_V)
-    assert window.vcam is None and not window.controls.vcam_button.isChecked()
-    assert MODPROBE in window.controls.output_status.text()
+    assert window.controller.vcam.state == "failed" and not window.side.output.vcam_button.isChecked()
+    assert MODPROBE in window.side.output.status.text()
 
 
-def test_virtual_cam_option_without_a_device_opens_the_window_with_the_hint(qtbot, window, monkeypatch):
-    monkeypatch.setattr(virtual_camera.platform, "system", lambda: "Linux")
-    monkeypatch.setattr(virtual_camera.glob, "glob", lambda pattern: [])
-    window.controls.set_output_status("")
-    window.want_vcam = True  # as --virtual-cam does: tried when the source opens
-    window.start_source(str(SAMPLE_CLIP))
-    qtbot.waitUntil(lambda: MODPROBE in window.controls.output_status.text(), timeout=TIMEOUT_MS)
-    assert window.vcam is None and not window.want_vcam
+def test_virtual_cam_option_without_a_device_opens_the_window_with_the_hint(qtbot, open_window, no_video_devices):
+    window = open_window(virtual_cam=True)
+    qtbot.waitUntil(lambda: MODPROBE in window.side.output.status.text(), timeout=TIMEOUT_MS)
+    assert not window.side.output.vcam_button.isChecked()
     wait_frames(qtbot, window, 2)
 
 
-def test_virtual_cam_gets_1280x720_frames(qtbot, window):
+def test_virtual_cam_gets_1280x720_frames(qtbot, open_window):
     pyvirtualcam.register_backend("emocam-window-fake", FakeBackend)
     FakeBackend.frames.clear()
-    window.vcam_backend = "emocam-window-fake"
+    window = open_window(vcam_backend="emocam-window-fake")
     qtbot.keyClick(window, Qt.Key.Key_V)
-    assert window.vcam is not None and window.controls.vcam_button.isChecked()
+    assert window.controller.vcam.state == ON and window.side.output.vcam_button.isChecked()
     qtbot.waitUntil(lambda: len(FakeBackend.frames) >= 3, timeout=TIMEOUT_MS)
     qtbot.keyClick(window, Qt.Key.Key_V)
-    assert window.vcam is None
+    assert window.controller.vcam.state == "off" and not window.side.output.vcam_button.isChecked()
     assert all(f.size == 1280 * 720 * 3 for f in FakeBackend.frames)
-    window.vcam_backend = None
+    assert max(f.std() for f in FakeBackend.frames) > 20
 
 
 def test_broken_file_shows_a_message_then_the_sample_plays(qtbot, window, tmp_path):
@@ -176,26 +242,49 @@ def test_broken_file_shows_a_message_then_the_sample_plays(qtbot, window, tmp_pa
     panel = window.video.message
     qtbot.waitUntil(panel.isVisible, timeout=TIMEOUT_MS)
     assert "broken.mp4" in panel.label.text()
-    qtbot.mouseClick(panel.findChildren(type(window.controls.pause_button))[1], Qt.MouseButton.LeftButton)
+    sample_button = next(b for b in panel.findChildren(QPushButton) if b.text() == "Play sample clip")
+    qtbot.mouseClick(sample_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not panel.isVisible(), timeout=5000)
     wait_frames(qtbot, window, 2)
 
 
-def test_missing_camera_shows_a_message(qtbot, window):
-    window.start_source("99")
+def test_missing_camera_shows_a_message_with_buttons(qtbot, open_window):
+    window = open_window(source="99")
     panel = window.video.message
     qtbot.waitUntil(panel.isVisible, timeout=TIMEOUT_MS)
     assert "camera 99" in panel.label.text()
-    window.start_source(str(SAMPLE_CLIP))
-    wait_frames(qtbot, window, 2)
+    assert {b.text() for b in panel.findChildren(QPushButton)} == {"Open video file…", "Play sample clip", "Retry"}
 
 
 def test_settings_persist_after_closing(qtbot, window, config):
-    window.controls.strength.setValue(70)
-    window.controls.detector.setCurrentIndex(window.controls.detector.findData("full"))
+    window.side.control("strength").slider.setValue(70)
+    detector = window.side.control("detector").widget
+    detector.setCurrentIndex(detector.findData("full"))
+    window.side.style_editor.combos["happy"].setCurrentIndex(3)
     window.close()
-    saved = SettingsStore(config).load()
+    saved = SettingsFile(config).load()
     assert saved.strength == pytest.approx(0.7)
     assert saved.detector == "full"
-    assert saved.styles["default"]["happy"] == 0
+    assert saved.styles["default"]["happy"] == 3
     assert saved.process_size == 256
+
+
+def test_the_window_runs_the_emotion_model_it_is_given(qtbot, open_window, config, tmp_path):
+    """A copy of the FER model whose label metadata swaps happy and sad: the smiling face reads as sad."""
+    model = onnx.load(str(find_model("emotion_fer_minixception.onnx")))
+    labels = next(p for p in model.metadata_props if p.key == "emocam.labels")
+    names = json.loads(labels.value)
+    i, j = names.index("happy"), names.index("sad")
+    names[i], names[j] = names[j], names[i]
+    labels.value = json.dumps(names)
+    swapped = tmp_path / "swapped.onnx"
+    onnx.save(model, str(swapped))
+    settings = dataclasses.replace(SettingsFile(config).load(), emotion_model=str(swapped))
+    window = open_window(settings=settings)
+
+    def emotion() -> str | None:
+        s = window.last_shown
+        return s.result.faces[0].emotion if s is not None and s.result is not None and s.result.faces else None
+
+    qtbot.waitUntil(lambda: emotion() == "sad", timeout=TIMEOUT_MS)
+    assert window.controller.step.pipeline.classifier.path == swapped

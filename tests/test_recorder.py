@@ -95,7 +95,7 @@ def test_slow_encoder_drops_frames_instead_of_blocking(tmp_path):
     assert rec.dropped > 0 and rec.frames_written - rec.repeats + rec.dropped == 60
 
 
-@pytest.mark.parametrize("name, message", [("a.avi", "must be an .mp4"), ("nope/a.mp4", "does not exist")])
+@pytest.mark.parametrize("name, message", [("a.avi", "must name an .mp4"), ("nope/a.mp4", "does not exist")])
 def test_bad_paths_are_one_line_errors(tmp_path, name, message):
     with pytest.raises(EmocamError, match=message):
         Recorder(tmp_path / name, (64, 48), 30)

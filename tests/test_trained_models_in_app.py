@@ -62,21 +62,3 @@ def test_render_with_an_exported_per_emotion_pack(sample_clip, tmp_path):
         x = next(a.decode(video=0)).to_ndarray(format="rgb24").astype(int)
         y = next(b.decode(video=0)).to_ndarray(format="rgb24").astype(int)
     assert np.abs(x - y).mean() < 6
-
-
-def test_live_window_takes_an_emotion_model(tmp_path, monkeypatch):
-    from emocam.live import app
-    from emocam.live.pipeline_link import make_pipeline
-    from emocam.live.settings_store import LiveSettings
-    from emocam.modelstore.manifest import find_model
-
-    model = find_model("emotion_fer_minixception.onnx")
-    args = app.defaults()
-    args.emotion_model = str(tmp_path / "missing.onnx")
-    with pytest.raises(Exception, match="emotion model not found"):
-        app.check_arguments(args)
-    pipeline = make_pipeline(LiveSettings(emotion_model=str(model), process_size=96))
-    try:
-        assert pipeline.classifier.path == model
-    finally:
-        pipeline.close()

@@ -17,8 +17,9 @@ import statistics
 import sys
 import tempfile
 import time
-from emocam.pipeline.sources import SAMPLE_CLIP
 from pathlib import Path
+
+from emocam.pipeline.sources import SAMPLE_CLIP
 
 
 def rss_mb() -> float:
@@ -58,11 +59,12 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from emocam.live.settings_store import SettingsStore
+    from emocam.live.outputs import ON, WAITING
     from emocam.live.window import MainWindow
+    from emocam.settings import SettingsFile
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    window = MainWindow(SettingsStore(Path(config.name) / "live.json"), source=args.source)
+    window = MainWindow(SettingsFile(Path(config.name) / "live.json"), source=args.source)
     window.show()
     start = time.monotonic()
     rows: list[tuple[float, float, float]] = []
@@ -84,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def toggle_record() -> None:
         now = time.monotonic()
-        recording = window.recorder is not None or window.record_pending
+        recording = window.controller.recording.state in (WAITING, ON)
         if now - start > 20:  # skip the warm-up (models loading, thumbnails)
             ab[recording].append((window.frames_shown - ab_last["frames"]) / (now - ab_last["t"]))
         ab_last.update(t=now, frames=window.frames_shown)

@@ -7,23 +7,22 @@ import signal
 import sys
 from pathlib import Path
 
+from emocam import settings
 from emocam.errors import EmocamError
 
 SCREENSHOT_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of `emocam live` (plain `emocam` uses the same defaults)."""
+    """The options of `emocam live` (plain `emocam` uses the same defaults): the live app's own, then the
+    settings schema's live options; a setting given here overrides the saved one and is saved."""
     parser.add_argument("--source", default="0", metavar="CAMERA_INDEX|VIDEO_FILE",
                         help="camera index or video file; a file loops (default: camera 0)")
     parser.add_argument("--record", metavar="PATH", help="record the styled video to this .mp4 from the start")
     parser.add_argument("--virtual-cam", action="store_true", help="send the styled video to a virtual camera")
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), help="where the networks run (default: saved)")
-    parser.add_argument("--pack", metavar="NAME", help="style pack name or folder (default: saved, else 'default')")
-    parser.add_argument("--emotion-model", metavar="ONNX",
-                        help="an emotion model exported by tools.emotion.train (default: saved, else FER)")
     parser.add_argument("--duration", type=float, metavar="SECONDS", help="close the window after this many seconds")
     parser.add_argument("--screenshot", metavar="PATH", help="save a grab of the window just before it closes")
+    settings.add_arguments(parser.add_argument_group("settings (default: as last saved by the window)"), settings.LIVE)
 
 
 def defaults() -> argparse.Namespace:
@@ -39,11 +38,9 @@ def check_arguments(args: argparse.Namespace) -> None:
     if not source.isdigit() and not Path(source).exists():
         raise EmocamError(f"input not found: {source}")
     if args.record:
-        record = Path(args.record)
-        if record.suffix.lower() not in (".mp4", ".m4v", ".mov"):
-            raise EmocamError(f"--record must name an .mp4 file, got {record.name}")
-        if not record.parent.resolve().is_dir():
-            raise EmocamError(f"--record: folder {record.parent} does not exist")
+        from emocam.live.recorder import check_record_path
+
+        check_record_path(args.record, "--record")
     if args.duration is not None and not args.duration > 0:
         raise EmocamError(f"--duration must be a positive number of seconds, got {args.duration}")
     if args.screenshot:
@@ -52,34 +49,38 @@ def check_arguments(args: argparse.Namespace) -> None:
             raise EmocamError(f"--screenshot must end in {', '.join(SCREENSHOT_SUFFIXES)}, got {shot.name}")
         if not shot.parent.resolve().is_dir():
             raise EmocamError(f"--screenshot: folder {shot.parent} does not exist")
-    if args.emotion_model and not Path(args.emotion_model).is_file():
-        raise EmocamError(f"emotion model not found: {args.emotion_model}")
     if args.pack:
-        from emocam.live import pipeline_link
+        from emocam.pipeline.style import load_pack
 
-        pipeline_link.check_pack(args.pack)
+        load_pack(args.pack)
+
+
+def live_settings(args: argparse.Namespace, config: settings.SettingsFile) -> settings.Settings:
+    """The saved settings with the command line's over them (checked); what the command line gave is saved."""
+    saved = config.load()
+    if saved.emotion_model and not Path(saved.emotion_model).is_file():
+        print(f"emocam: the saved emotion model {saved.emotion_model} is gone; using the default", file=sys.stderr)
+        saved.emotion_model = ""
+    chosen, given = settings.from_args(args, saved)
+    if given:
+        config.save(chosen)
+    return chosen
 
 
 def run(args: argparse.Namespace | None = None) -> int:
     """Open the live window and run until it is closed (or --duration passes). Returns the exit status."""
     args = args or defaults()
     check_arguments(args)
+    config = settings.SettingsFile()
+    chosen = live_settings(args, config)
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from emocam.live.settings_store import SettingsStore
     from emocam.live.window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("emocam")
-    store = SettingsStore()
-    if args.device or args.pack or args.emotion_model:  # command-line choices override the saved ones and are saved
-        settings = store.load()
-        settings.device = args.device or settings.device
-        settings.pack = args.pack or settings.pack
-        settings.emotion_model = str(Path(args.emotion_model).resolve()) if args.emotion_model else settings.emotion_model
-        store.save(settings)
-    window = MainWindow(store, source=str(args.source), record_path=args.record, virtual_cam=args.virtual_cam)
+    window = MainWindow(config, chosen, source=str(args.source), record_path=args.record, virtual_cam=args.virtual_cam)
     window.show()
 
     def close() -> None:

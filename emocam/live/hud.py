@@ -2,41 +2,11 @@
 
 from __future__ import annotations
 
-import time
-from collections import deque
-
 from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter
 
 
-class FpsMeter:
-    """Frames per second over the last `window_s` seconds."""
-
-    def __init__(self, window_s: float = 2.0) -> None:
-        self.window_s = window_s
-        self._times: deque[float] = deque()
-
-    def tick(self, now: float | None = None) -> None:
-        now = time.monotonic() if now is None else now
-        self._times.append(now)
-        while self._times and now - self._times[0] > self.window_s:
-            self._times.popleft()
-
-    def ready(self) -> bool:
-        """True once at least a second of frames (three or more) has been measured."""
-        return len(self._times) >= 3 and self._times[-1] - self._times[0] >= 1.0
-
-    def fps(self, now: float | None = None) -> float:
-        now = time.monotonic() if now is None else now
-        while self._times and now - self._times[0] > self.window_s:
-            self._times.popleft()
-        if len(self._times) < 2:
-            return 0.0
-        span = now - self._times[0]
-        return (len(self._times) - 1) / span if span > 0 else 0.0
-
-
-STAGES = ("detect", "classify", "stylize", "compose", "overlay")
+STAGES = ("detect", "classify", "stylize", "overlay")
 
 
 def hud_lines(

@@ -17,7 +17,6 @@ class Mailbox(Generic[T]):
         self._full = False
         self._closed = False
         self.dropped = 0
-        self.delivered = 0
 
     def put(self, item: T) -> None:
         """Store `item`, replacing (dropping) any unread one."""
@@ -44,13 +43,8 @@ class Mailbox(Generic[T]):
             self._closed = True
             self._cond.notify_all()
 
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
     def _take(self) -> T | None:
         if not self._full:
             return None
         item, self._item, self._full = self._item, None, False
-        self.delivered += 1
         return item

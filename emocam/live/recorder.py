@@ -29,6 +29,19 @@ def _video_sink(path: Path, size: tuple[int, int], fps: float) -> Sink:
     return VideoSink(path, size=size, fps=fps, low_latency=True)
 
 
+RECORD_SUFFIXES = (".mp4", ".m4v", ".mov")  # fragmented MP4: playable up to the last second after a crash
+
+
+def check_record_path(path: str | Path, option: str = "recording") -> Path:
+    """`path` if a recording can go there (an .mp4 in an existing folder), else one EmocamError line."""
+    path = Path(path)
+    if path.suffix.lower() not in RECORD_SUFFIXES:
+        raise EmocamError(f"{option} must name an .mp4 file, got {path.name}")
+    if not path.parent.resolve().is_dir():
+        raise EmocamError(f"{option}: folder {path.parent} does not exist")
+    return path
+
+
 def file_rate(live_fps: float, limit: float = MAX_RATE) -> int:
     """The file's constant frame rate: a little above the live rate (so no live frame is lost), at most `limit`."""
     return int(min(max(2, math.ceil(live_fps * 1.25)), max(2, math.floor(limit))))
@@ -57,11 +70,7 @@ class Recorder:
         queue_frames: int = 16,
         sink_factory: Callable[[Path, tuple[int, int], float], Sink] = _video_sink,
     ) -> None:
-        self.path = Path(path)
-        if self.path.suffix.lower() not in (".mp4", ".m4v", ".mov"):
-            raise EmocamError(f"recording must be an .mp4 file, got {self.path.name}")
-        if not self.path.parent.is_dir():
-            raise EmocamError(f"cannot record to {self.path}: folder {self.path.parent} does not exist")
+        self.path = check_record_path(path)
         self.size = (int(size[0]) // 2 * 2, int(size[1]) // 2 * 2)  # H.264 4:2:0 needs even sizes
         self.rate = file_rate(live_fps, max_rate)
         try:

@@ -8,7 +8,7 @@ import threading
 import cv2
 import numpy as np
 
-from emocam.live import pipeline_link
+from emocam.live.pack_view import PackInfo, thumbnail_jobs
 from emocam.live.priority import lower_priority
 from emocam.pipeline.sources import SAMPLE_CLIP
 
@@ -43,7 +43,7 @@ class ThumbnailWorker:
         self._thread: threading.Thread | None = None
         self._sample: np.ndarray | None = None
 
-    def render(self, info: pipeline_link.PackInfo, device: str) -> None:
+    def render(self, info: PackInfo, device: str) -> None:
         self._job += 1
         job = self._job
         self._thread = threading.Thread(target=self._run, args=(job, info, device), name="emocam-thumbs", daemon=True)
@@ -63,7 +63,7 @@ class ThumbnailWorker:
     def stop(self) -> None:
         self._job += 1
 
-    def _run(self, job: int, info: pipeline_link.PackInfo, device: str) -> None:
+    def _run(self, job: int, info: PackInfo, device: str) -> None:
         from emocam.pipeline.style import Stylizer
 
         lower_priority()
@@ -71,7 +71,7 @@ class ThumbnailWorker:
             if self._sample is None:
                 self._sample = sample_picture()
             stylizer = None
-            for key, variant, weights in pipeline_link.thumbnail_packs(info):
+            for key, variant, weights in thumbnail_jobs(info):
                 if job != self._job:
                     return
                 if stylizer is None:

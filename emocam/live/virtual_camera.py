@@ -58,7 +58,6 @@ class VirtualCamera:
         self.size = size
         self.fps = fps
         self.device = self._cam.device
-        self.backend = self._cam.backend
         self.frames_sent = 0
         self.error: str | None = None
         self._box: Mailbox[np.ndarray] = Mailbox()
