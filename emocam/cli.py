@@ -85,6 +85,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         if command == name:
             _attach(sub, SUBCOMMAND_MODULES[name])
 
+    from emocam.commands import pack
+
+    pack.add_arguments(commands.add_parser("pack", help="make a style pack from your own pictures (no training)"))
     commands.add_parser("info", help="versions, devices that really load, models found and verified")
     desktop_parser = commands.add_parser("desktop-entry", help="add emocam to the Linux application menu, or remove it")
     desktop_parser.add_argument("action", choices=("install", "remove"), help="install or remove the menu entry and icon")
@@ -119,6 +122,10 @@ def dispatch(args: argparse.Namespace) -> int:
         if getattr(args, "import_error", None):
             raise EmocamError(args.import_error)
         return importlib.import_module(SUBCOMMAND_MODULES[args.command]).run(args)
+    if args.command == "pack":
+        from emocam.commands.pack import run as pack_command
+
+        return pack_command(args)
     if args.command == "info":
         from emocam.commands.info import info_ok, info_report
 

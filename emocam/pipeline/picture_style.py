@@ -80,6 +80,7 @@ class StyleEncoder:
 
     def __init__(self) -> None:
         self.runs = 0  # predictor runs so far (the tests count them)
+        self.known: dict[str, list[float]] = {}  # this process's vectors by picture sha256 (this predictor)
         self._session = None
         self._lock = threading.Lock()
 
@@ -106,22 +107,25 @@ class StyleEncoder:
             return self._session.run(None, {STYLE_INPUT: x})[0].reshape(VECTOR_SIZE).astype(np.float32)
 
     def vectors(self, folder: Path, pictures: list[Path]) -> dict[Path, np.ndarray]:
-        """Each picture's vector: from `folder`'s cache when its sha256 is there, else computed and cached.
-
-        A cache that cannot be written (a read-only pack) only costs a recomputation next time."""
+        """Each picture's vector: from `folder`'s cache (or this process's) when its sha256 is there, else
+        computed; `folder`'s cache gets what it lacked. A cache that cannot be written (a read-only pack)
+        only costs a recomputation in a later process."""
         cache_path = folder / CACHE_FILE
         cache = _read_cache(cache_path, self.key)
         out: dict[Path, np.ndarray] = {}
         added = False
         for path in dict.fromkeys(pictures):
-            image = read_picture(path)
+            image = read_picture(path)  # checked even when cached: a pack must not point at a broken file
             digest = sha256_file(path)
             if digest not in cache:
-                cache[digest] = self.encode(image).tolist()
+                if digest not in self.known:
+                    self.known[digest] = self.encode(image).tolist()
+                cache[digest] = self.known[digest]
                 added = True
+            self.known.setdefault(digest, cache[digest])
             out[path] = np.asarray(cache[digest], np.float32)
         if added:
-            _write_json(cache_path, {"encoder": self.key, "vectors": cache}, quiet=True)
+            write_json_atomic(cache_path, {"encoder": self.key, "vectors": cache}, quiet=True)
         return out
 
 
@@ -137,10 +141,11 @@ def _read_cache(path: Path, key: str) -> dict[str, list[float]]:
         return {}  # no cache yet, or one from another predictor: recompute
 
 
-def _write_json(path: Path, data: dict, quiet: bool = False) -> None:
+def write_json_atomic(path: Path, data: dict, quiet: bool = False) -> None:
     """Write JSON atomically (a temporary file renamed over the old one): a reader never sees half a file."""
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.fchmod(fd, 0o644)  # mkstemp makes 0600; a pack is as readable as any file the user writes
         with os.fdopen(fd, "w") as handle:
             json.dump(data, handle, indent=2)
             handle.write("\n")
