@@ -25,10 +25,14 @@ TRUNCATION_TOLERANCE = 0.02
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("input", nargs="?", type=Path, default=SAMPLE_CLIP, help="video, image or folder of images (default: the bundled sample clip)")
+    parser.add_argument("input", nargs="*", type=Path, help="video, image or folder of images (default: the bundled "
+                        "sample clip); several videos, a folder of videos, a glob or a .txt list render as a batch into -o OUTDIR")
     parser.add_argument("-o", "--output", type=Path, help="output file (video or image) or folder (default: INPUT_NAME.emocam.mp4 here)")
     parser.add_argument("--json", type=Path, help="write one JSON record per frame (JSON Lines) to this file")
     schema.add_arguments(parser, schema.RENDER)
+    from emocam.batch.options import add_arguments as add_batch_arguments
+
+    add_batch_arguments(parser)
 
 
 def default_output(source_path: Path, source: Source) -> Path:
@@ -63,6 +67,13 @@ def partial_path(output: Path) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     settings, _ = schema.from_args(args, Settings.for_surface(schema.RENDER))
+    from emocam.batch.inputs import wants_batch
+
+    if wants_batch([str(p) for p in args.input]):
+        from emocam.commands import batch
+
+        return batch.run(args, settings)
+    args.input = args.input[0] if args.input else SAMPLE_CLIP
     source = open_source(args.input)
     try:
         output = args.output or default_output(args.input, source)

@@ -1,0 +1,183 @@
+"""Chunks on Ray: one actor per worker holds the loaded networks and renders chunk after chunk.
+
+Ray restarts an actor whose process dies (`max_restarts`) and runs the chunk it was rendering again
+(`max_task_retries`), so a killed worker or node costs only that chunk. An error in the input itself
+(a damaged file) is not retried: it is the same every time, and it fails only that file.
+Each actor has a second thread (concurrency group "poll") so the driver can ask how far its chunk got.
+"""
+from __future__ import annotations
+
+import os
+import signal
+from collections import deque
+from typing import Sequence
+
+from emocam.batch.chunks import ChunkSpec
+from emocam.batch.local_engine import OnProgress, OnResult, Wanted
+from emocam.batch.worker import ChunkRenderer, ChunkResult
+from emocam.errors import EmocamError
+from emocam.settings import Settings
+
+RESTARTS = 3  # per actor; each restart loads the networks again
+CHUNK_ATTEMPTS = 3  # per chunk, on top of Ray's own retries, when an actor is gone for good
+QUEUED_PER_WORKER = 2  # one rendering, one waiting: a worker never idles while the driver joins a file
+WORKER_MEMORY = 1.5e9  # bytes a CPU worker needs (networks, decoder, frames in flight)
+CPUS_PER_WORKER = 2  # decode, step and encode threads overlap; onnxruntime uses the rest
+KILL_ONCE_ENV = "EMOCAM_TEST_KILL_WORKER_ONCE"  # tests only: a marker path; the first worker to create it is killed
+
+
+class ChunkActor:
+    """What each Ray worker runs (wrapped by `ray.remote` at start-up)."""
+
+    def __init__(self, settings: Settings, records: bool) -> None:
+        self.renderer = ChunkRenderer(settings, records)
+        self.current: tuple[str, int] | None = None
+        self.frames = 0
+
+    def hello(self) -> tuple[float, str]:
+        return self.renderer.load_s, self.renderer.name
+
+    def render(self, spec: ChunkSpec) -> ChunkResult:
+        self.current, self.frames = (spec.path, spec.index), 0
+
+        def progress(kept: int) -> None:
+            self.frames = kept
+            if kept == max(1, spec.frames // 2):
+                _kill_once_for_tests()
+
+        try:
+            return self.renderer.render(spec, progress)
+        finally:
+            self.current = None
+
+    def progress(self) -> int:
+        """Frames done of the chunk being rendered now (0 between chunks)."""
+        return self.frames if self.current is not None else 0
+
+
+def _kill_once_for_tests() -> None:
+    """A real crash for the fault-tolerance test: SIGKILL this worker half way through a chunk, once."""
+    marker = os.environ.get(KILL_ONCE_ENV)
+    if not marker:
+        return
+    try:
+        os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        return
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def start(ray, address: str | None) -> bool:
+    """Join `address`, or start a local Ray sized to this machine (Ray counts cores, memory and GPUs).
+    Returns whether this process started Ray (and so shuts it down)."""
+    if ray.is_initialized():
+        return False
+    options = dict(log_to_driver=False, configure_logging=False)
+    if address:
+        ray.init(address=address, **options)
+    else:
+        ray.init(num_cpus=os.cpu_count(), include_dashboard=False, **options)
+    return True
+
+
+def default_workers(resources: dict, device: str) -> tuple[int, bool]:
+    """(workers, each on a GPU): one per GPU, else one per CPUS_PER_WORKER cores that memory allows."""
+    gpus = int(resources.get("GPU", 0))
+    if gpus and device != "cpu":
+        return gpus, True
+    cpus = int(resources.get("CPU", 1))
+    by_memory = int(resources.get("memory", WORKER_MEMORY) // WORKER_MEMORY)
+    return max(1, min(cpus // CPUS_PER_WORKER, by_memory)), False
+
+
+class RayEngine:
+    """Actors on a local or remote Ray cluster; chunks go to whichever actor has room."""
+
+    def __init__(self, ray, settings: Settings, records: bool, workers: int | None, address: str | None) -> None:
+        self.ray = ray
+        self.started = start(ray, address)
+        default, on_gpu = default_workers(ray.cluster_resources(), settings.device)
+        self.workers = max(1, workers or default)
+        remote = ray.remote(max_restarts=RESTARTS, max_task_retries=RESTARTS,
+                            concurrency_groups={"render": 1, "poll": 1})(ChunkActor)
+        remote = remote.options(num_cpus=1, num_gpus=1 if on_gpu else 0)
+        self.actors = [remote.remote(settings, records) for _ in range(self.workers)]
+        where = address or "a local Ray instance"
+        self.description = f"{self.workers} Ray worker{'s' * (self.workers > 1)}{' on GPUs' if on_gpu else ''} on {where}"
+        self.load_s: list[float] = []
+
+    def run(self, specs: Sequence[ChunkSpec], on_result: OnResult, on_progress: OnProgress, wanted: Wanted) -> None:
+        ray = self.ray
+        todo: deque[tuple[ChunkSpec, int]] = deque((spec, 1) for spec in specs)
+        inflight: dict = {}  # ref -> (spec, attempt, actor index)
+        hellos = {actor.hello.remote(): actor for actor in self.actors}
+        alive = set(range(len(self.actors)))
+        while todo or inflight:
+            for index in sorted(alive):
+                while todo and sum(1 for v in inflight.values() if v[2] == index) < QUEUED_PER_WORKER:
+                    spec, attempt = todo.popleft()
+                    if wanted(spec):
+                        call = self.actors[index].render.options(concurrency_group="render")
+                        inflight[call.remote(spec)] = (spec, attempt, index)
+            if not inflight:
+                break
+            ready, _ = ray.wait(list(inflight), num_returns=1, timeout=0.5)
+            for ref in ready:
+                spec, attempt, index = inflight.pop(ref)
+                result, error = self._outcome(ref, spec, attempt, index, todo, alive)
+                if result is not None or error is not None:
+                    on_result(spec, result, error)
+            self._collect_hellos(hellos)
+            on_progress(self._frames_in_flight(inflight))
+        if not alive and todo:
+            raise EmocamError("every Ray worker died; see the Ray logs (ray status, /tmp/ray/session_latest/logs)")
+
+    def _outcome(self, ref, spec, attempt, index, todo, alive) -> tuple[ChunkResult | None, str | None]:
+        """The chunk's result, its input error, or (None, None) when it was queued again."""
+        exceptions = self.ray.exceptions
+        try:
+            return self.ray.get(ref), None
+        except exceptions.RayTaskError as exc:
+            cause = getattr(exc, "cause", None)
+            if isinstance(cause, EmocamError):
+                return None, str(cause)
+            return None, f"worker error: {str(cause or exc).splitlines()[0]}"
+        except (exceptions.RayActorError, exceptions.WorkerCrashedError, exceptions.ObjectLostError) as exc:
+            alive.discard(index)  # out of restarts: its chunks go to the others
+            if attempt < CHUNK_ATTEMPTS and alive:
+                todo.appendleft((spec, attempt + 1))
+                return None, None
+            return None, f"chunk {spec.index} lost {attempt} times with its worker: {str(exc).splitlines()[0]}"
+
+    def _collect_hellos(self, hellos: dict) -> None:
+        if not hellos:
+            return
+        ready, _ = self.ray.wait(list(hellos), num_returns=len(hellos), timeout=0)
+        for ref in ready:
+            hellos.pop(ref)
+            try:
+                self.load_s.append(self.ray.get(ref)[0])
+            except self.ray.exceptions.RayError:
+                pass
+
+    def _frames_in_flight(self, inflight: dict) -> int:
+        """Frames the actors report for the chunks they are rendering right now."""
+        busy = {v[2] for v in inflight.values()}
+        refs = [self.actors[i].progress.options(concurrency_group="poll").remote() for i in busy]
+        ready, _ = self.ray.wait(refs, num_returns=len(refs), timeout=0.2)
+        total = 0
+        for ref in ready:
+            try:
+                total += self.ray.get(ref)
+            except self.ray.exceptions.RayError:
+                pass
+        return total
+
+    def close(self) -> None:
+        for actor in self.actors:
+            try:
+                self.ray.kill(actor)
+            except Exception:  # noqa: BLE001 (already gone)
+                pass
+        if self.started:
+            self.ray.shutdown()

@@ -1,0 +1,148 @@
+"""Rendering one chunk on a worker whose networks were loaded once.
+
+`ChunkRenderer` is what a Ray actor holds (and what runs in-process without Ray): it loads the emotion
+and style networks when it starts and keeps them for every chunk it renders. Each chunk still gets a
+fresh `Pipeline` (tracks, smoothing, fades and temporal state start new, exactly as in a single render),
+built around the loaded networks; only the MediaPipe detector, which is cheap (~10 ms) and keeps VIDEO
+mode timestamps, is made new per chunk.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import time as clock
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+import json
+
+from emocam.batch.chunks import ChunkSpec
+from emocam.commands.render import pipeline_step
+from emocam.errors import EmocamError
+from emocam.pipeline.loop import Processed, run_loop
+from emocam.pipeline.pipeline import Pipeline
+from emocam.pipeline.records import frame_record
+from emocam.pipeline.sinks import VideoSink
+from emocam.pipeline.sources import Frame, VideoFileSource
+from emocam.settings import Settings
+
+Progress = Callable[[int], None]  # frames of this chunk done so far (called after every kept frame)
+_LOADED = ("classifier", "stylizer", "pack")  # what `_build` loads that is kept between chunks
+
+
+class WarmPipeline(Pipeline):
+    """A Pipeline that takes its networks from a worker's cache: loaded by the first one, reused after."""
+
+    def __init__(self, settings: Settings, cache: dict) -> None:
+        self._cache = cache
+        super().__init__(settings, video_mode=True)
+
+    def _build(self, names: tuple[str, ...]) -> None:
+        if not self._cache:
+            super()._build(names)
+            self._cache.update({name: getattr(self, name) for name in _LOADED})
+            return
+        for name in _LOADED:
+            setattr(self, name, self._cache[name])
+        self._apply_styles()
+        super()._build(tuple(n for n in names if n not in ("classifier", "stylizer")))
+
+
+@dataclass
+class ChunkResult:
+    """A rendered chunk: its video (H.264 in a fragmented MP4, no audio), records and what it cost."""
+
+    path: str
+    index: int
+    frames: int
+    data: bytes
+    records: str | None  # JSON Lines of the kept frames, when asked for
+    open_s: float  # opening the source, seeking, a fresh pipeline around the loaded networks
+    warmup_s: float  # processing the warm-up frames (rendered and thrown away)
+    seconds: float  # the whole chunk, wall clock
+    worker: str  # host:pid that rendered it
+
+
+class _KeptFrames:
+    """The chunk's sink: encodes (and records) only frames past the cut; warm-up frames carry index -1."""
+
+    def __init__(self, video: VideoSink, records: list[str] | None, progress: Progress | None) -> None:
+        self.video, self.records, self.progress = video, records, progress
+        self.kept = 0
+        self.first_kept_at: float | None = None
+
+    def write(self, item: Processed) -> None:
+        if item.frame.index < 0:
+            return
+        if self.first_kept_at is None:
+            self.first_kept_at = clock.perf_counter()
+        self.video.write(item)
+        if self.records is not None:
+            self.records.append(json.dumps(frame_record(item)))
+        self.kept += 1
+        if self.progress:
+            self.progress(self.kept)
+
+    def close(self) -> None:
+        self.video.close()
+
+
+def chunk_frames(source: VideoFileSource, spec: ChunkSpec) -> Iterator[Frame]:
+    """Decode from the chunk's warm-up keyframe to its end; frames before the cut get index -1."""
+    stream = source.video
+    if spec.warm_pts > (stream.start_time or 0):
+        source.container.seek(spec.warm_pts, stream=stream, backward=True, any_frame=False)
+    index = spec.first_frame
+    try:
+        for packet in source.container.demux(stream):
+            for frame in packet.decode():
+                if frame.pts is None or frame.pts < spec.warm_pts:
+                    continue
+                if spec.end_pts is not None and frame.pts >= spec.end_pts:
+                    return
+                keep = frame.pts >= spec.start_pts
+                yield Frame(frame.to_ndarray(format="rgb24"), float(frame.time), index if keep else -1)
+                index += keep
+    except (ValueError, OSError) as exc:
+        raise EmocamError(f"{spec.path} is damaged or truncated: {str(exc).splitlines()[0]}") from None
+
+
+class ChunkRenderer:
+    """Loads the networks once; renders any number of chunks with them."""
+
+    def __init__(self, settings: Settings, records: bool = False) -> None:
+        started = clock.perf_counter()
+        self.settings = settings
+        self.records = records
+        self._cache: dict = {}
+        WarmPipeline(settings, self._cache).close()
+        self.load_s = clock.perf_counter() - started
+        self.name = f"{os.uname().nodename}:{os.getpid()}"
+
+    def render(self, spec: ChunkSpec, progress: Progress | None = None) -> ChunkResult:
+        started = clock.perf_counter()
+        source = VideoFileSource(Path(spec.path))
+        pipeline = WarmPipeline(self.settings, self._cache)
+        records: list[str] | None = [] if self.records else None
+        with tempfile.TemporaryDirectory(prefix="emocam-chunk-") as scratch:
+            out = Path(scratch) / f"chunk-{spec.index:05d}.mp4"
+            try:
+                video = VideoSink(out, source.size, source.rate or source.fps, time_base=source.video.time_base)
+                kept = _KeptFrames(video, records, progress)
+                opened = clock.perf_counter()
+                try:
+                    run_loop(chunk_frames(source, spec), pipeline_step(pipeline, self.settings), [kept])
+                finally:
+                    kept.close()
+            finally:
+                pipeline.close()
+                source.close()
+            if kept.kept != spec.frames:
+                raise EmocamError(f"{spec.path} ends early: chunk {spec.index} decoded {kept.kept} of "
+                                  f"{spec.frames} frames (damaged or truncated?)")
+            data = out.read_bytes()
+        done = clock.perf_counter()
+        return ChunkResult(spec.path, spec.index, kept.kept, data,
+                           "\n".join(records) + "\n" if records else None if records is None else "",
+                           opened - started, (kept.first_kept_at or done) - opened, done - started, self.name)
