@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from pathlib import Path
@@ -67,6 +68,14 @@ def live_settings(args: argparse.Namespace, config: settings.SettingsFile) -> se
     return chosen
 
 
+def _forget_opencv_qt_plugins() -> None:
+    """OpenCV's Qt build (brought by MediaPipe) points QT_QPA_PLATFORM_PLUGIN_PATH at its own Qt plugins when
+    cv2 is imported; PySide6 cannot load those, so on a desktop the window would not open (xcb)."""
+    path = os.environ.get("QT_QPA_PLATFORM_PLUGIN_PATH", "")
+    if f"{os.sep}cv2{os.sep}" in path:
+        del os.environ["QT_QPA_PLATFORM_PLUGIN_PATH"]
+
+
 def run(args: argparse.Namespace | None = None) -> int:
     """Open the live window and run until it is closed (or --duration passes). Returns the exit status."""
     args = args or defaults()
@@ -78,6 +87,7 @@ def run(args: argparse.Namespace | None = None) -> int:
 
     from emocam.live.window import MainWindow
 
+    _forget_opencv_qt_plugins()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("emocam")
     window = MainWindow(config, chosen, source=str(args.source), record_path=args.record, virtual_cam=args.virtual_cam)
