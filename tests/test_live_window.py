@@ -288,3 +288,42 @@ def test_the_window_runs_the_emotion_model_it_is_given(qtbot, open_window, confi
 
     qtbot.waitUntil(lambda: emotion() == "sad", timeout=TIMEOUT_MS)
     assert window.controller.step.pipeline.classifier.path == swapped
+
+
+def test_the_settings_controls_are_made_from_the_schema(qapp):
+    from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox
+
+    from emocam.live.panels import SidePanel
+    from emocam.settings import GUI, PROCESS_SIZES, Settings, fields_for, meta
+
+    settings = Settings.for_surface("live")
+    side = SidePanel(settings, ["default", "johnson"])
+    for field in fields_for(GUI):
+        if field.name == "styles":  # the style editor
+            continue
+        m, control = meta(field.name), side.control(field.name)
+        group = next(g for g in side.groups if field.name in g.controls)
+        assert group.title() == m.group
+        assert control.value() == getattr(settings, field.name)
+        widget = control.widget
+        if isinstance(getattr(settings, field.name), bool):
+            assert isinstance(widget, QCheckBox) and widget.text() == m.label
+            continue
+        assert group.form.labelForField(widget).text() == m.label
+        if field.name == "process_size":
+            assert [widget.itemData(i) for i in range(widget.count())] == list(PROCESS_SIZES)
+        elif m.choices:
+            assert [widget.itemData(i) for i in range(widget.count())] == list(m.choices)
+        elif (m.low, m.high, m.unit) == (0.0, 1.0, ""):
+            assert control.slider.maximum() == 100  # a percent slider
+        elif m.unit:
+            assert isinstance(widget, QDoubleSpinBox) and widget.suffix() == f" {m.unit}"
+            assert (widget.minimum(), widget.maximum()) == (m.low, m.high)
+    pack = side.control("pack").widget
+    assert isinstance(pack, QComboBox) and pack.itemData(1) == "johnson"
+    reported = []
+    side.style.changed.connect(lambda name, value: reported.append((name, value)))
+    side.control("strength").slider.setValue(40)
+    assert reported == [("strength", 0.4)]
+    side.show_settings(settings)  # shows values without reporting them
+    assert reported == [("strength", 0.4)] and side.control("strength").value() == 1.0

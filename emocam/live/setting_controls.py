@@ -1,8 +1,8 @@
 """The window's controls for `Settings` fields, made from the schema (`emocam.settings`).
 
 A field's `Meta` decides its control: a bool is a checkbox, a field with choices a combo box, a float
-between 0 and 1 without a unit a percent slider, a float with a range and a unit a spin box, the process
-size a combo of `PROCESS_SIZES`. Label, tooltip and panel (group) come from the same `Meta`.
+between 0 and 1 without a unit a percent slider, another number a spin box over its range with its unit,
+the process size a combo of `PROCESS_SIZES`, any other text a line edit. Label, tooltip and panel (group) come from the same `Meta`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGridLayout, QGroupBox,
-                               QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget)
+                               QHBoxLayout, QLabel, QLineEdit, QSlider, QSpinBox, QVBoxLayout, QWidget)
 
 from emocam.settings import GUI, PROCESS_SIZES, Settings, fields_for, meta
 
@@ -52,16 +52,20 @@ def make_control(name: str, value: Any, report: Callable[[str, Any], None], choi
         return _combo(name, [(str(c), c) for c in items], value, report)
     if isinstance(value, float) and (m.low, m.high) == (0.0, 1.0) and not m.unit:
         return _percent(name, value, report)
-    if isinstance(value, float):
-        spin = QDoubleSpinBox()
-        spin.setRange(m.low or 0.0, m.high if m.high is not None else 1e6)
-        spin.setDecimals(1)
-        spin.setSingleStep(0.1)
+    if isinstance(value, (int, float)):
+        whole = isinstance(value, int)
+        spin = QSpinBox() if whole else QDoubleSpinBox()
+        if not whole:
+            spin.setDecimals(2 if m.high is not None and m.high <= 1 else 1)
+            spin.setSingleStep(0.05 if m.high is not None and m.high <= 1 else 0.1)
+        spin.setRange(m.low if m.low is not None else 0, m.high if m.high is not None else 999999)
         spin.setSuffix(f" {m.unit}" if m.unit else "")
         spin.setValue(value)
-        spin.valueChanged.connect(lambda v: report(name, float(v)))
+        spin.valueChanged.connect(lambda v: report(name, int(v) if whole else float(v)))
         return FieldControl(name, spin, spin.value, spin.setValue)
-    raise TypeError(f"no control for setting {name!r}")
+    line = QLineEdit(str(value))  # a free-form text setting (none in the window yet)
+    line.editingFinished.connect(lambda: report(name, line.text()))
+    return FieldControl(name, line, line.text, lambda v: line.setText(str(v)))
 
 
 def _combo(name: str, items: list[tuple[str, Any]], value: Any, report: Callable[[str, Any], None]) -> FieldControl:
