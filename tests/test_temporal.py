@@ -154,3 +154,27 @@ def test_flicker_measure_is_relative_to_the_input_and_skips_cuts():
         assert list(np.flatnonzero(~reference.keep[method])) == [4, 5]  # into and out of the coffee frame
         assert reference.ratio(frames, method) == pytest.approx(1.0)
         assert reference.ratio(noisy, method) > 2
+
+
+def test_settings_offer_every_mode():
+    from emocam.settings import Settings, meta
+
+    assert meta("temporal").choices == MODES
+    assert Settings().temporal in MODES
+
+
+def test_pipeline_runs_the_engine_and_reports_keyframes():
+    from emocam.pipeline.pipeline import Pipeline
+    from emocam.pipeline.sources import SAMPLE_CLIP
+    from emocam.settings import Settings
+    from tools.temporal_clips import read_video
+
+    frames = read_video(SAMPLE_CLIP, 0, 4)
+    pipeline = Pipeline(Settings(device="cpu", process_size=PROCESS, temporal="keyframe"))
+    try:
+        results = [pipeline.process(f, i / 30) for i, f in enumerate(frames)]
+    finally:
+        pipeline.close()
+    assert [r.info["keyframe"] for r in results] == [True, False, False, True]
+    assert [r.info["temporal_reset"] for r in results] == [True, False, False, False]
+    assert all(r.output.shape == f.shape for r, f in zip(results, frames))

@@ -22,6 +22,7 @@ from emocam.pipeline.regions import RegionStyler, stylize_regions
 from emocam.pipeline.segmentation import PersonSegmenter
 from emocam.pipeline.smoothing import FaceSmoothing, FrameEmotion
 from emocam.pipeline.style import EmotionBlend, Stylizer, load_pack, style_vector
+from emocam.pipeline.temporal import TemporalStyler
 from emocam.pipeline.tracking import Tracker
 from emocam.settings import Settings, changed, meta
 
@@ -56,6 +57,7 @@ class Pipeline:
         self.smoothing = FaceSmoothing(s.smoothing_s, s.dwell_s, s.margin)
         self.frame_emotion = FrameEmotion(s.policy, s.hold_s)
         self.blend = EmotionBlend(s.blend_s)
+        self.temporal = TemporalStyler(s.temporal)
         self.detector: FaceDetector | None = None
         self.regions: RegionStyler | None = None  # only while --regions is person or background
         self._last_time: float | None = None
@@ -127,6 +129,8 @@ class Pipeline:
         self.frame_emotion.policy, self.frame_emotion.hold_s = s.policy, s.hold_s
         self.blend.blend_s = s.blend_s
         self.classifier.margin = s.crop_margin
+        if "temporal" in names:
+            self.temporal = TemporalStyler(s.temporal)
 
     @property
     def devices(self) -> dict[str, str]:
@@ -139,6 +143,7 @@ class Pipeline:
         self.smoothing.reset()
         self.frame_emotion = FrameEmotion(self.settings.policy, self.settings.hold_s)
         self._last_time = None
+        self.temporal.reset()
         if self.regions is not None:
             self.regions.reset()
 
@@ -166,8 +171,13 @@ class Pipeline:
 
         started = clock.perf_counter()
         info: dict = {}
-        if self.regions is None:
-            output = self.stylizer.stylize(image, weights, s.process_size or None, s.strength)
+        if self.regions is None and s.strength <= 0:
+            output = image
+        elif self.regions is None:  # the temporal engine decides how the small stylization becomes this frame
+            output, temporal = self.temporal.process(
+                image, lambda small: self.stylizer.stylize(small, weights, None, s.strength), s.process_size or None,
+                style=weights)
+            info = {"keyframe": temporal["keyframe"], "temporal_reset": temporal["reset"]}
         else:
             output, info, timings["regions"] = stylize_regions(self.regions, self.stylizer, image, faces, weights,
                                                                time, s.process_size or None, s.strength)

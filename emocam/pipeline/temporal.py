@@ -127,7 +127,7 @@ class TemporalStyler:
         """L1 distance between this frame's style and the previous frame's (0 when not given)."""
         if style is None:
             return 0.0
-        style = np.asarray(style, np.float32)
+        style = np.array(style, np.float32)  # a copy: the caller may reuse its array
         previous, self._style = self._style, style
         return 0.0 if previous is None or previous.shape != style.shape else float(np.abs(style - previous).sum())
 
