@@ -31,6 +31,7 @@ FADE_S = 0.3  # a new track fades in, a lost track fades out, over this long
 OVAL_GROW = (1.15, 1.35)  # face oval half-axes against half the detector box (the box stops at brow and chin)
 ASSIGN_SOFTNESS = 0.2  # width of the seam between two people, in face widths
 BODY_STRETCH = 3.0  # below the face, distance counts this much less (a body hangs under its face)
+PERSON_LOW, PERSON_HIGH = 0.2, 0.6  # selfie confidence mapped to 0..1 over this range (clothes often read ~0.5)
 MIN_LAYER_WEIGHT = 1e-3  # an emotion whose weight stays under this everywhere is not stylized
 
 
@@ -127,7 +128,7 @@ class RegionStyler:
         dt = 0.0 if self._last_time is None else max(0.0, time - self._last_time)
         self._last_time = time
         small = cv2.resize(image, (mw, mh), interpolation=cv2.INTER_AREA)
-        person = self.segmenter.segment(small, time)
+        person = np.clip((self.segmenter.segment(small, time) - PERSON_LOW) / (PERSON_HIGH - PERSON_LOW), 0.0, 1.0)
         first = self._person is None or self._person.shape != person.shape
         if first:
             self._person, self._tracks = person, {}
