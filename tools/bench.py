@@ -7,7 +7,10 @@ and per processing size, it runs `emocam render`'s own step on the one frame loo
 median milliseconds of each stage and the frames per second of the whole loop (after the warm-up frames).
 
     python -m tools.bench [--devices auto|cpu,cuda] [--sizes 640x480,1280x720] [--process-sizes 256,512]
-                          [--frames N] [--warmup N] [--pack NAME] [--markdown PATH]
+                          [--frames N] [--warmup N] [--pack NAME[,NAME...]] [--markdown PATH]
+
+With several packs (e.g. `--pack default,my-pictures`, a pictures pack made by `emocam pack new`) each pack
+gets its own table from the same run, so their costs can be compared side by side.
 """
 from __future__ import annotations
 
@@ -239,9 +242,9 @@ NOTES = (
 )
 
 
-def markdown_report(rows: list[Row], machine: list[str], command: str) -> str:
+def markdown_report(rows: list[Row], machine: list[str], command: str, tables: str | None = None) -> str:
     return "\n".join(["# emocam CPU benchmark", "", f"`{command}`", "", *(f"- {m}" for m in machine), "",
-                      markdown_table(rows), "", NOTES, ""])
+                      tables or markdown_table(rows), "", NOTES, ""])
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -251,7 +254,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--process-sizes", default="256,512", help="longest side the style network sees; 0 = full size")
     parser.add_argument("--frames", type=int, default=40, help="measured frames per configuration (default 40)")
     parser.add_argument("--warmup", type=int, default=3, help="frames run before measuring (default 3)")
-    parser.add_argument("--pack", default="default", help="style pack name or folder (multistyle or per_emotion)")
+    parser.add_argument("--pack", default="default", help="style pack name or folder (any kind); a comma list "
+                        "benches each pack in turn, one table per pack")
     parser.add_argument("--markdown", type=Path, help="also write the table as Markdown to this file")
     return parser
 
@@ -266,21 +270,26 @@ def main(argv: list[str] | None = None) -> int:
             raise EmocamError("--frames + --warmup must be at most 2000")
         from emocam.pipeline.style import load_pack
 
-        load_pack(args.pack)  # a bad pack fails before any work
+        packs = [p.strip() for p in args.pack.split(",") if p.strip()] or ["default"]
+        for pack in packs:
+            load_pack(pack)  # a bad pack fails before any work
         devices = parse_devices(args.devices)
         sizes, process_sizes = parse_sizes(args.sizes), parse_process_sizes(args.process_sizes)
         if args.markdown and not (args.markdown.parent.resolve().is_dir() and os.access(args.markdown.parent.resolve(), os.W_OK)):
             raise EmocamError(f"--markdown: cannot write to {args.markdown.parent}")
         cpu_before, wall_before = os.times(), time.perf_counter()
-        rows = run_bench(devices, sizes, process_sizes, args.frames, args.warmup, args.pack)
+        by_pack = {pack: run_bench(devices, sizes, process_sizes, args.frames, args.warmup, pack) for pack in packs}
+        rows = [row for pack_rows in by_pack.values() for row in pack_rows]
         cpu_after = os.times()
         used = sum(getattr(cpu_after, k) - getattr(cpu_before, k) for k in ("user", "system", "children_user", "children_system"))
         machine = machine_lines(args.pack, used / max(1e-9, time.perf_counter() - wall_before))
         print("\n".join(machine))
-        print(text_table(rows))
+        several = len(by_pack) > 1
+        print("\n\n".join(f"pack {pack}:\n{text_table(r)}" if several else text_table(r) for pack, r in by_pack.items()))
         if args.markdown:
             command = "python -m tools.bench " + " ".join(argv)
-            args.markdown.write_text(markdown_report(rows, machine, command.strip()))
+            tables = "\n\n".join(f"pack `{pack}`:\n\n{markdown_table(r)}" for pack, r in by_pack.items()) if several else None
+            args.markdown.write_text(markdown_report(rows, machine, command.strip(), tables))
             print(f"wrote {args.markdown}")
     except EmocamError as exc:
         print(f"bench: error: {exc}", file=sys.stderr)
