@@ -2,6 +2,7 @@
 
     python -m tools.style.evaluate --pack models/packs/johnson-distilled [--update-pack] [--json eval.json]
     python -m tools.style.evaluate --onnx angry.onnx --teacher-style 20
+    python -m tools.style.evaluate --regions [--pack default] [--face-strengths 0.3 1]   (tools.style.region_eval)
 
 Per network, on the same inputs for student and teacher:
 
@@ -268,6 +269,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", help="write the results here")
     p.add_argument("--update-pack", action="store_true", help="write the results into the pack's pack.json `eval`")
     p.add_argument("--sheet", help="also write a contact sheet PNG: teacher vs student per network on the astronaut")
+    p.add_argument("--regions", action="store_true", help="faces kept and emotion score per region mode (frame, "
+                                                          "person, background) for --pack (default: default)")
+    p.add_argument("--face-strengths", type=float, nargs="+", default=[0.0, 0.3, 1.0],
+                   help="with --regions: face strengths to measure (default 0 0.3 1)")
     return p
 
 
@@ -287,6 +292,8 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> dict:
     from emocam.pipeline.style import load_pack
     from tools.style.teacher import parse_style
 
+    if args.regions:
+        return run_regions(args, argv)
     if bool(args.pack) == bool(args.onnx):
         raise EmocamError("give exactly one of --pack or --onnx")
     if args.frames < 2:
@@ -337,6 +344,27 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> dict:
         raw["eval"] = report
         pack_json.write_text(json.dumps(raw, indent=1) + "\n")
         print(f"updated {pack_json}")
+    return report
+
+
+def run_regions(args: argparse.Namespace, argv: Sequence[str]) -> dict:
+    """Per region mode and face strength: faces kept, emotion score, how fully the background is styled."""
+    import skimage.data
+
+    from tools.style.region_eval import evaluate_regions, table as region_table
+
+    faces = [_resize(im, 512) for im in [skimage.data.astronaut()] + read_frame_set(SAMPLE_CLIP, STILL_FRAMES)]
+    check = FaceCheck(faces)
+    try:
+        results = evaluate_regions(faces, check, args.pack or "default", tuple(args.face_strengths))
+    finally:
+        check.close()
+    print(region_table(results))
+    report = {"command": "python -m tools.style.evaluate " + shlex.join(argv), "results": results,
+              "settings": {"faces": f"skimage astronaut + {SAMPLE_CLIP.name} frames {list(STILL_FRAMES)}, long side "
+                                    "512, MediaPipe short range, IoU > 0.5", "styles": "mean over the 7 emotions"}}
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=1) + "\n")
     return report
 
 
