@@ -218,3 +218,30 @@ def test_pack_set_changes_one_emotion(pack, pictures, tmp_path):
     assert main(["pack", "set", str(folder), "--happy", str(pictures["cold"])]) == 0
     styles = load_pack(folder).styles
     np.testing.assert_array_equal(styles["happy"], load_pack(pack[0]).styles["neutral"])
+
+
+@pytest.mark.parametrize("mode", [{"temporal": "keyframe"}, {"temporal": "guided"}, {"regions": "person"}])
+def test_temporal_and_region_modes_run_a_pictures_pack(mode, pack, sample_clip):
+    """The temporal engine and region styling call the same Stylizer: the happy face's warm picture shows."""
+    from emocam.pipeline.pipeline import Pipeline
+    from emocam.pipeline.sources import VideoFileSource
+    from emocam.settings import Settings
+
+    pipeline = Pipeline(Settings(pack=str(pack[0]), device="cpu", process_size=128, **mode), video_mode=True)
+    source = VideoFileSource(sample_clip)
+    runs, shifts, infos = ENCODER.runs, [], []
+    try:
+        for frame, _ in zip(source.frames(), range(12)):
+            result = pipeline.process(frame.image, frame.time)
+            assert result.output.shape == frame.image.shape and result.emotion == "happy"
+            shifts.append(warmth(result.output) - warmth(frame.image))
+            infos.append(result.info)
+    finally:
+        source.close()
+        pipeline.close()
+    assert ENCODER.runs == runs
+    assert min(shifts) > 15, shifts  # warmer than the input, like the coffee picture
+    if mode.get("temporal") == "keyframe":
+        assert any(not info["keyframe"] for info in infos)  # frames carried along the flow, network skipped
+    if "regions" in mode:
+        assert all(info["regions"]["styles"] for info in infos)
