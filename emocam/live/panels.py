@@ -119,7 +119,7 @@ class SidePanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.setSpacing(4)
-        for panel in (self.source, self.output, *self.groups):
+        for panel in (self.source, self.output, self.style, self.emotion, self.processing, self.overlay):
             layout.addWidget(panel)
         layout.addStretch(1)
         for child in self.findChildren(QWidget):  # keys belong to the window's shortcuts

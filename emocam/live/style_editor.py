@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QComboBox, QGridLayout, QLabel, QWidget
 
 from emocam.labels import EMOTIONS
 
-THUMB = 34
+THUMB = 28
 
 
 def to_pixmap(rgb: np.ndarray) -> QPixmap:
