@@ -22,17 +22,23 @@ def test_tiny_run_prints_every_stage_and_fps(capsys, tmp_path):
     for column in ("decode ms", "detect ms", "classify ms", "stylize ms", "encode ms", "fps"):
         assert column in header
     row = next(line for line in lines if line.startswith("cpu ")).split()
-    assert row[1:5] == ["320x240", "128", "stable", "3"]
-    assert all(float(v) > 0 for v in row[5:])  # every stage took time, fps > 0
+    assert row[1:6] == ["320x240", "128", "stable", "frame", "3"]
+    assert all(float(v) > 0 for v in row[6:])  # every stage took time, fps > 0
     assert out.startswith("machine: ") and "onnxruntime" in out
     text = md.read_text()
-    assert "| cpu | 320x240 | 128 | stable | 3 |" in text and "onnxruntime" in text
+    assert "| cpu | 320x240 | 128 | stable | frame | 3 |" in text and "onnxruntime" in text
 
 
 def test_each_temporal_mode_gets_a_row(capsys):
     assert bench.main(TINY + ["--temporal", "off,keyframe"]) == 0
     rows = [line.split() for line in capsys.readouterr().out.splitlines() if line.startswith("cpu ")]
     assert [r[3] for r in rows] == ["off", "keyframe"] and all(float(r[-1]) > 0 for r in rows)
+
+
+def test_each_region_mode_gets_a_row(capsys):
+    assert bench.main(TINY + ["--temporal", "off", "--regions", "frame,person,background"]) == 0
+    rows = [line.split() for line in capsys.readouterr().out.splitlines() if line.startswith("cpu ")]
+    assert [r[4] for r in rows] == ["frame", "person", "background"] and all(float(r[-1]) > 0 for r in rows)
 
 
 def test_unavailable_device_is_listed_not_run(monkeypatch):
@@ -44,7 +50,7 @@ def test_unavailable_device_is_listed_not_run(monkeypatch):
 
 @pytest.mark.parametrize("argv", [
     ["--sizes", "640by480"], ["--sizes", "641x480"], ["--process-sizes", "8"], ["--devices", "tpu"],
-    ["--frames", "0"], ["--pack", "no-such-pack"], ["--temporal", "smooth"],
+    ["--frames", "0"], ["--pack", "no-such-pack"], ["--temporal", "smooth"], ["--regions", "faces"],
 ])
 def test_bad_options_exit_2_with_one_line(argv, capsys):
     assert bench.main(argv) == 2

@@ -35,6 +35,7 @@ from emocam.pipeline.loop import Processed, run_loop
 from emocam.pipeline.pipeline import Pipeline
 from emocam.modelstore.runtime import available_devices, cuda_status
 from emocam.pipeline.temporal import MODES as TEMPORAL_MODES
+from emocam.pipeline.regions import MODES as REGION_MODES
 from emocam.pipeline.sinks import VideoSink
 from emocam.pipeline.sources import SAMPLE_CLIP, VideoFileSource
 from emocam.settings import Settings
@@ -52,6 +53,7 @@ class Row:
     size: tuple[int, int]
     process_size: int | None
     temporal: str = "stable"  # the --temporal mode (emocam.pipeline.temporal)
+    regions: str = "frame"  # the --regions mode (emocam.pipeline.regions)
     frames: int = 0
     stages: dict[str, float] = field(default_factory=dict)  # stage -> median ms
     fps: float = 0.0
@@ -129,7 +131,8 @@ def write_clip(frames: list[np.ndarray], size: tuple[int, int], path: Path) -> P
 # -- the measured loop ----------------------------------------------------------------------------------
 def bench_one(clip: Path, row: Row, pack: str, warmup: int, workdir: Path) -> Row:
     """Render `clip` as `emocam render` does; fill `row` with stage medians and fps over the measured frames."""
-    settings = Settings(device=row.device, pack=pack, process_size=row.process_size or 0, temporal=row.temporal)
+    settings = Settings(device=row.device, pack=pack, process_size=row.process_size or 0, temporal=row.temporal,
+                        regions=row.regions)
     pipeline = Pipeline(settings, video_mode=True)
     source = VideoFileSource(clip)
     sink = VideoSink(workdir / f"out_{row.device}_{row.size[0]}x{row.size[1]}_{row.process_size}.mp4", source.size, source.fps)
@@ -158,7 +161,8 @@ def bench_one(clip: Path, row: Row, pack: str, warmup: int, workdir: Path) -> Ro
 
 
 def run_bench(devices: list[str], sizes: list[tuple[int, int]], process_sizes: list[int | None],
-              frames: int, warmup: int, pack: str, temporal: tuple[str, ...] = ("stable",)) -> list[Row]:
+              frames: int, warmup: int, pack: str, temporal: tuple[str, ...] = ("stable",),
+              regions: tuple[str, ...] = ("frame",)) -> list[Row]:
     """Every (device, size, process size) combination; devices asked for but not usable give skipped rows."""
     usable = available_devices()
     rows = [Row(d, sizes[0], None, skipped=f"not available here: {cuda_status()[1]}") for d in devices if d not in usable]
@@ -171,9 +175,10 @@ def run_bench(devices: list[str], sizes: list[tuple[int, int]], process_sizes: l
         for size in sizes:
             clip = write_clip(source_frames, size, workdir / f"input_{size[0]}x{size[1]}.mp4")
             for device in run_devices:
-                for process_size, mode in ((p, m) for p in process_sizes for m in temporal):
-                    print(f"bench: {device} {size[0]}x{size[1]} process {process_size or 'full'} {mode} ...", file=sys.stderr, flush=True)
-                    rows.append(bench_one(clip, Row(device, size, process_size, mode), pack, warmup, workdir))
+                for process_size, mode, region in ((p, m, r) for p in process_sizes for m in temporal for r in regions):
+                    print(f"bench: {device} {size[0]}x{size[1]} process {process_size or 'full'} {mode} {region} ...",
+                          file=sys.stderr, flush=True)
+                    rows.append(bench_one(clip, Row(device, size, process_size, mode, region), pack, warmup, workdir))
     return rows
 
 
@@ -207,14 +212,14 @@ def machine_lines(pack: str, cpu_share: float | None = None) -> list[str]:
     ]
 
 
-HEADER = ("device", "input", "process", "temporal", "frames", *(f"{s} ms" for s in STAGES), "fps")
+HEADER = ("device", "input", "process", "temporal", "regions", "frames", *(f"{s} ms" for s in STAGES), "fps")
 
 
 def row_cells(row: Row) -> list[str]:
     size = f"{row.size[0]}x{row.size[1]}"
     if row.skipped:
-        return [row.device, "-", "-", "-", "-", *("-" for _ in STAGES), row.skipped]
-    return [row.device, size, str(row.process_size or "full"), row.temporal, str(row.frames),
+        return [row.device, "-", "-", "-", "-", "-", *("-" for _ in STAGES), row.skipped]
+    return [row.device, size, str(row.process_size or "full"), row.temporal, row.regions, str(row.frames),
             *(f"{row.stages[s]:.1f}" for s in STAGES), f"{row.fps:.2f}"]
 
 
@@ -223,12 +228,12 @@ def text_table(rows: list[Row]) -> str:
     cells = [list(HEADER)] + [row_cells(r) for r in rows]
     measured = [list(HEADER)] + [row_cells(r) for r in rows if not r.skipped]  # a skip reason may overflow
     widths = [max(len(c[i]) for c in measured) for i in range(len(HEADER))]
-    return "\n".join("  ".join(c.rjust(w) if i >= 4 else c.ljust(w) for i, (c, w) in enumerate(zip(line, widths))).rstrip()
+    return "\n".join("  ".join(c.rjust(w) if i >= 5 else c.ljust(w) for i, (c, w) in enumerate(zip(line, widths))).rstrip()
                      for line in cells)
 
 
 def markdown_table(rows: list[Row]) -> str:
-    lines = ["| " + " | ".join(HEADER) + " |", "| " + " | ".join("---" if i < 4 else "---:" for i in range(len(HEADER))) + " |"]
+    lines = ["| " + " | ".join(HEADER) + " |", "| " + " | ".join("---" if i < 5 else "---:" for i in range(len(HEADER))) + " |"]
     lines += ["| " + " | ".join(row_cells(r)) + " |" for r in rows]
     return "\n".join(lines)
 
@@ -260,6 +265,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "benches each pack in turn, one table per pack")
     parser.add_argument("--temporal", default="stable", help="temporal modes to bench, comma separated (off, guided, "
                         "stable, keyframe); flicker and sharpness per mode: python -m tools.temporal_bench")
+    parser.add_argument("--regions", default="frame", help="region modes to bench, comma separated (frame, person, "
+                        "background); person/background add the selfie segmentation, one style network run per "
+                        "emotion on screen and the compositing to the stylize column")
     parser.add_argument("--markdown", type=Path, help="also write the table as Markdown to this file")
     return parser
 
@@ -285,7 +293,11 @@ def main(argv: list[str] | None = None) -> int:
         modes = tuple(m.strip() for m in args.temporal.split(",") if m.strip())
         if not modes or any(m not in TEMPORAL_MODES for m in modes):
             raise EmocamError(f"--temporal {args.temporal!r}: use a comma list of {', '.join(TEMPORAL_MODES)}")
-        by_pack = {pack: run_bench(devices, sizes, process_sizes, args.frames, args.warmup, pack, modes) for pack in packs}
+        region_modes = tuple(m.strip() for m in args.regions.split(",") if m.strip())
+        if not region_modes or any(m not in REGION_MODES for m in region_modes):
+            raise EmocamError(f"--regions {args.regions!r}: use a comma list of {', '.join(REGION_MODES)}")
+        by_pack = {pack: run_bench(devices, sizes, process_sizes, args.frames, args.warmup, pack, modes, region_modes)
+                   for pack in packs}
         rows = [row for pack_rows in by_pack.values() for row in pack_rows]
         cpu_after = os.times()
         used = sum(getattr(cpu_after, k) - getattr(cpu_before, k) for k in ("user", "system", "children_user", "children_system"))
