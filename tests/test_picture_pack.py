@@ -245,3 +245,12 @@ def test_temporal_and_region_modes_run_a_pictures_pack(mode, pack, sample_clip):
         assert any(not info["keyframe"] for info in infos)  # frames carried along the flow, network skipped
     if "regions" in mode:
         assert all(info["regions"]["styles"] for info in infos)
+
+
+def test_contact_sheet_shows_each_picture_above_its_result(astronaut):
+    from tools.style.picture_sheet import TILE, make_sheet
+
+    sheet = make_sheet(["skimage:coffee", "skimage:rocket"], astronaut[:300, 100:400], 192)
+    assert sheet.shape[1] == 3 * TILE + 2 * 8 and sheet.shape[0] == 2 * (TILE + 26) + 8
+    warm, cold = (sheet[TILE + 34:2 * TILE + 34, k * (TILE + 8):k * (TILE + 8) + TILE] for k in (1, 2))
+    assert warmth(warm) > warmth(cold) + 30
