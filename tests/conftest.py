@@ -31,3 +31,9 @@ def astronaut() -> np.ndarray:
 @pytest.fixture(scope="session")
 def sample_clip() -> Path:
     return SAMPLE_CLIP
+
+
+def pytest_addoption(parser) -> None:
+    """`--fuzz-full` runs every case of tests/fuzz (a normal run takes the fast subset); so does EMOCAM_FUZZ=full."""
+    parser.addoption("--fuzz-full", action="store_true", default=os.environ.get("EMOCAM_FUZZ") == "full",
+                     help="run the whole fuzz suite in tests/fuzz, not just its fast subset")

@@ -196,14 +196,18 @@ def _render_images(source: ImageSource, plan: OutputPlan, settings: Settings, ar
             pass  # the first problem is the one reported
         reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc)
         written = images.frames_written if sinks else 0
-        if not written and plan.json_partial is not None:
-            plan.json_partial.unlink(missing_ok=True)
-        raise EmocamError(f"{reason}; {written} of {len(source.paths)} images were written to {output}"
+        if not written:
+            if plan.json_partial is not None:
+                plan.json_partial.unlink(missing_ok=True)
+            if sinks:
+                images.discard()
+        raise EmocamError(f"{reason}; {written} of {len(source.paths)} images are in {images.scratch_folder}"
                           if folder and written else reason) from None
     finally:
         bar.close()
         pipeline.close()
     _close(sinks)
+    images.commit()
     _finish(plan, None)
     print(f"wrote {output} ({images.frames_written} image{'s' if images.frames_written != 1 else ''})")
     return 0

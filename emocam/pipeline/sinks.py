@@ -90,7 +90,8 @@ class VideoSink:
         if audio is None:
             return None, None
         mp4 = self.path.suffix.lower() in FRAGMENTED_SUFFIXES
-        if not mp4 or audio.codec_context.name in MP4_AUDIO:
+        codec = getattr(audio.codec_context.codec, "canonical_name", audio.codec_context.name)  # mp3float -> mp3
+        if not mp4 or codec in MP4_AUDIO:
             return self.container.add_stream_from_template(audio), None
         # e.g. PCM in an AVI: MP4 cannot carry it, so it is re-encoded to AAC
         encoder = self.container.add_stream("aac", rate=audio.codec_context.sample_rate)
@@ -177,18 +178,17 @@ class ImageSink:
     """Writes each frame as an image: to one file, or into a folder named after each source file.
 
     Each image is written to a hidden scratch name and renamed when complete, so a failed write never
-    leaves a half image under its name (and never writes through a link to another file)."""
+    leaves a half image under its name (and never writes through a link to another file). A folder's
+    images go to a hidden `.NAME.partial` folder first and move into NAME only with `commit()`, so a
+    render that stops part-way leaves nothing under the output name."""
 
     def __init__(self, path: Path, folder: bool = False, names: dict[Path, str] | None = None) -> None:
         self.path = Path(path)
         self.folder = folder
         self.names = names or {}
         self.frames_written = 0
-        if folder:
-            try:
-                self.path.mkdir(exist_ok=True)
-            except OSError as exc:
-                raise EmocamError(f"cannot create the output folder {self.path}: {exc.strerror}") from None
+        self.scratch_folder = scratch_path(self.path) if folder else None
+        self._written: list[str] = []
 
     def write(self, item: "Processed") -> None:
         """The frame loop's sink interface: a folder names each image after its source file."""
@@ -197,7 +197,13 @@ class ImageSink:
         self.save(item.image, name)
 
     def save(self, image: np.ndarray, name: str | None = None) -> None:
-        target = self.path / (name or f"frame_{self.frames_written:06d}.png") if self.folder else self.path
+        name = name or f"frame_{self.frames_written:06d}.png"
+        if self.scratch_folder is not None:
+            try:
+                self.scratch_folder.mkdir(exist_ok=True)
+            except OSError as exc:
+                raise EmocamError(f"cannot create {self.scratch_folder}: {exc.strerror}") from None
+        target = self.scratch_folder / name if self.scratch_folder is not None else self.path
         scratch = scratch_path(target)
         clear_scratch(scratch)
         try:
@@ -208,7 +214,28 @@ class ImageSink:
             clear_scratch(scratch)
             raise EmocamError(f"writing {target} failed (disk full or not writable?)")
         finish(scratch, target)
+        self._written.append(name)
         self.frames_written += 1
+
+    def commit(self) -> None:
+        """Move a complete folder's images under the output name (an existing folder keeps its other files)."""
+        if self.scratch_folder is None:
+            return
+        try:
+            self.path.mkdir(exist_ok=True)
+        except OSError as exc:
+            raise EmocamError(f"cannot create the output folder {self.path}: {exc.strerror}") from None
+        for name in self._written:
+            finish(self.scratch_folder / name, self.path / name)
+        self.discard()
+
+    def discard(self) -> None:
+        """Remove the scratch folder if nothing is left in it."""
+        if self.scratch_folder is not None and self.scratch_folder.is_dir():
+            try:
+                self.scratch_folder.rmdir()
+            except OSError:
+                pass  # files from an earlier run are left alone
 
     def close(self) -> None:
         pass

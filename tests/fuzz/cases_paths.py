@@ -1,0 +1,383 @@
+"""Fuzz cases about where results go (outputs, --json, partial files, folders), names and options."""
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import cv2
+
+from fuzz import media
+from fuzz.cases_media import FAST_RENDER, expect_video, render
+from fuzz.harness import EITHER, FAIL, OK, Case, Setup
+
+CASES: list[Case] = []
+
+
+def case(category: str, name: str, fast: bool = False):
+    def register(build):
+        CASES.append(Case(name, category, build, fast))
+        return build
+    return register
+
+
+def clip(tmp: Path, name: str = "clip.mp4", **kwargs) -> Path:
+    return media.video(tmp / name, **kwargs)
+
+
+def paths(tmp: Path, source: Path, output: Path, json: Path | None = None, *, expect=FAIL, message="",
+          inputs=None, outputs=None) -> Setup:
+    argv = ["render", str(source), "-o", str(output), *FAST_RENDER] + (["--json", str(json)] if json else [])
+    return Setup(argv, inputs=inputs if inputs is not None else [source],
+                 outputs=outputs if outputs is not None else [output] + ([json] if json else []),
+                 expect=expect, message=message)
+
+
+# -- outputs that would destroy an input or each other ------------------------------------------------------
+@case("outputs", "output-is-input", fast=True)
+def _(tmp):
+    source = clip(tmp)
+    return paths(tmp, source, source, message="is the input", outputs=[])
+
+
+@case("outputs", "output-symlink-to-input", fast=True)
+def _(tmp):
+    source = clip(tmp)
+    os.symlink(source, tmp / "link.mp4")
+    return paths(tmp, source, tmp / "link.mp4", message="is the input", inputs=[source, tmp / "link.mp4"], outputs=[])
+
+
+@case("outputs", "output-hard-link-to-input", fast=True)
+def _(tmp):
+    source = clip(tmp)
+    os.link(source, tmp / "twin.mp4")
+    return paths(tmp, source, tmp / "twin.mp4", message="is the input", inputs=[source, tmp / "twin.mp4"], outputs=[])
+
+
+@case("outputs", "input-is-the-partial-file", fast=True)
+def _(tmp):
+    source = clip(tmp, "X.partial.mp4")
+    return paths(tmp, source, tmp / "X.mp4", message="is the input")
+
+
+@case("outputs", "partial-name-symlinks-to-input", fast=True)
+def _(tmp):
+    source = clip(tmp)
+    os.symlink(source, tmp / "out.partial.mp4")
+    return paths(tmp, source, tmp / "out.mp4", message="is the input", inputs=[source, tmp / "out.partial.mp4"])
+
+
+@case("outputs", "json-is-input", fast=True)
+def _(tmp):
+    source = clip(tmp)
+    return paths(tmp, source, tmp / "out.mp4", source, message="is the input", outputs=[tmp / "out.mp4"])
+
+
+@case("outputs", "json-is-output", fast=True)
+def _(tmp):
+    source = clip(tmp)
+    return paths(tmp, source, tmp / "out.mp4", tmp / "out.mp4", message="same file")
+
+
+@case("outputs", "json-is-partial", fast=True)
+def _(tmp):
+    source = clip(tmp)
+    return paths(tmp, source, tmp / "out.mp4", tmp / "out.partial.mp4", message="same file")
+
+
+@case("outputs", "json-symlink-to-input", fast=True)
+def _(tmp):
+    source = clip(tmp)
+    os.symlink(source, tmp / "records.jsonl")
+    return paths(tmp, source, tmp / "out.mp4", tmp / "records.jsonl", message="is the input",
+                 inputs=[source, tmp / "records.jsonl"], outputs=[tmp / "out.mp4"])
+
+
+@case("outputs", "json-hard-link-to-input", fast=True)
+def _(tmp):
+    source = clip(tmp)
+    os.link(source, tmp / "records.jsonl")
+    return paths(tmp, source, tmp / "out.mp4", tmp / "records.jsonl", message="is the input",
+                 inputs=[source, tmp / "records.jsonl"], outputs=[tmp / "out.mp4"])
+
+
+@case("outputs", "json-is-the-emotion-model", fast=True)
+def _(tmp):
+    from emocam.modelstore.manifest import find_model
+
+    model = tmp / "model.onnx"
+    model.write_bytes(find_model("emotion_fer_minixception.onnx").read_bytes())
+    setup = paths(tmp, clip(tmp), tmp / "out.mp4", model, message="is the input", outputs=[tmp / "out.mp4"])
+    setup.argv += ["--emotion-model", str(model)]
+    setup.inputs.append(model)
+    return setup
+
+
+@case("outputs", "image-output-is-input", fast=True)
+def _(tmp):
+    source = media.image(tmp / "face.png")
+    return paths(tmp, source, source, message="is the input", outputs=[])
+
+
+@case("outputs", "folder-output-is-input-folder", fast=True)
+def _(tmp):
+    folder = tmp / "photos"
+    folder.mkdir()
+    media.image(folder / "a.png")
+    media.image(folder / "b.jpg")
+    return paths(tmp, folder, folder, message="holds the input", inputs=[folder], outputs=[])
+
+
+@case("outputs", "folder-output-is-a-file", fast=True)
+def _(tmp):
+    folder = tmp / "photos"
+    folder.mkdir()
+    media.image(folder / "a.png")
+    (tmp / "taken").write_text("x")
+    return paths(tmp, folder, tmp / "taken", message="existing file", inputs=[folder, tmp / "taken"], outputs=[])
+
+
+# -- outputs that cannot be written -----------------------------------------------------------------------------
+for _label, _target in (("missing-folder", "nowhere/deeper/out.mp4"), ("proc", "/proc/out.mp4"), ("sys", "/sys/out.mp4"),
+                        ("dev-full", "/dev/full"), ("existing-folder", "taken.mp4"), ("file-as-folder", "plain/out.mp4"),
+                        ("name-too-long", "x" * 300 + ".mp4"), ("partial-name-too-long", "y" * 250 + ".mp4"),
+                        ("path-too-long", "/".join(["d" * 200] * 21) + "/out.mp4")):
+    @case("outputs", f"output-{_label}", fast=True)
+    def _(tmp, label=_label, target=_target):
+        (tmp / "taken.mp4").mkdir()
+        (tmp / "plain").write_text("a file")
+        output = Path(target) if target.startswith("/") else tmp / target
+        keep = [] if label in ("dev-full", "existing-folder") else [output]
+        return paths(tmp, clip(tmp), output, outputs=keep)
+
+    @case("outputs", f"json-{_label}", fast=_label in ("proc", "dev-full", "existing-folder", "name-too-long"))
+    def _(tmp, label=_label, target=_target):
+        (tmp / "taken.mp4").mkdir()
+        (tmp / "plain").write_text("a file")
+        json = Path(target) if target.startswith("/") else tmp / target
+        keep = [tmp / "out.mp4"] + ([] if label in ("dev-full", "existing-folder") else [json])
+        return paths(tmp, clip(tmp), tmp / "out.mp4", json, outputs=keep)
+
+
+@case("outputs", "bad-output-suffix", fast=True)
+def _(tmp):
+    return paths(tmp, clip(tmp), tmp / "out.txt", message="must end in")
+
+
+@case("outputs", "existing-output-is-replaced", fast=True)
+def _(tmp):
+    (tmp / "out.mp4").write_bytes(b"an older render")
+    setup = paths(tmp, clip(tmp), tmp / "out.mp4", tmp / "out.jsonl", expect=OK)
+    setup.check = expect_video(tmp / "out.mp4", 6, (64, 48))
+    return setup
+
+
+@case("outputs", "dangling-symlink-output-is-replaced")
+def _(tmp):
+    os.symlink(tmp / "elsewhere.mp4", tmp / "out.mp4")
+    setup = paths(tmp, clip(tmp), tmp / "out.mp4", expect=OK, outputs=[])
+
+    def check():
+        assert not os.path.islink(tmp / "out.mp4") and not (tmp / "elsewhere.mp4").exists()
+    setup.check = check
+    return setup
+
+
+@case("outputs", "disk-fills-up-mid-render", fast=True)
+def _(tmp):
+    source = clip(tmp, "long.mkv", frames=60, size=(320, 240), codec="ffv1", fmt="matroska")
+    setup = paths(tmp, source, tmp / "out.mp4", tmp / "out.jsonl", message="file too large")
+    setup.argv[setup.argv.index("32")] = "0"  # full-size frames: noise-like pictures fill the file fast
+    setup.limit_file_bytes = 60_000
+    setup.on_failure = lambda line: _partial_kept_if_said(line, tmp / "out.partial.mp4")
+    return setup
+
+
+@case("outputs", "disk-fills-up-writing-an-image")
+def _(tmp):
+    source = media.image(tmp / "face.png", (900, 700))
+    setup = paths(tmp, source, tmp / "styled.png", message="failed")
+    setup.limit_file_bytes = 50_000
+    return setup
+
+
+# -- names with spaces, newlines, unicode, dashes -----------------------------------------------------------------
+for _name in ("with space.mp4", "new\nline.mp4", "ünïcødé 表情.mp4", "emoji 😀.mkv", "-dash.mp4", "tab\tname.mp4",
+              "quote's \"x\".mp4", "semi;colon&amp.mp4", "#hash%20.mp4", "dots...mp4"):
+    @case("names", f"input-{_name.encode('unicode_escape').decode()[:20]}", fast=_name in ("new\nline.mp4", "ünïcødé 表情.mp4"))
+    def _(tmp, name=_name):
+        source = clip(tmp, name)
+        output = tmp / f"out {name}"
+        output = output.with_suffix(".mp4")
+        setup = paths(tmp, source, output, tmp / f"{name}.jsonl", expect=OK)
+        setup.argv[1] = "./" + name if name.startswith("-") else str(source)  # a leading dash needs ./
+        setup.check = expect_video(output, 6, (64, 48))
+        return setup
+
+
+@case("names", "non-utf8-bytes-in-name")
+def _(tmp):
+    name = os.fsdecode(b"bad\xff\xfename.mp4")
+    source = clip(tmp, name)
+    setup = paths(tmp, source, tmp / "out.mp4", expect=OK)
+    setup.check = expect_video(tmp / "out.mp4", 6, (64, 48))
+    return setup
+
+
+@case("names", "image-folder-with-unicode-names", fast=True)
+def _(tmp):
+    folder = tmp / "фото"
+    folder.mkdir()
+    media.image(folder / "лицо 1.png")
+    media.image(folder / "顔\n2.jpg")
+    setup = paths(tmp, folder, tmp / "out dir", expect=OK, inputs=[folder])
+    setup.check = lambda: _expect_names(tmp / "out dir", {"лицо 1.png", "顔\n2.png"})
+    return setup
+
+
+def _expect_names(folder: Path, names: set[str]) -> None:
+    found = {p.name for p in folder.iterdir()}
+    assert found == names, found
+    for name in names:
+        assert cv2.imread(str(folder / name)) is not None
+
+
+# -- folders of images -----------------------------------------------------------------------------------------
+def folder_case(tmp: Path, files: dict[str, object], *, expect=FAIL, message="", names: set[str] | None = None) -> Setup:
+    folder = tmp / "photos"
+    folder.mkdir()
+    for name, content in files.items():
+        target = folder / name
+        if content == "image":
+            media.image(target)
+        elif content == "fifo":
+            os.mkfifo(target)
+        elif content == "folder":
+            target.mkdir()
+        else:
+            target.write_bytes(content)
+    output = tmp / "styled"
+    setup = paths(tmp, folder, output, tmp / "records.jsonl", expect=expect, message=message, inputs=[folder])
+    if names is not None:
+        setup.check = lambda: _expect_names(output, names)
+    return setup
+
+
+@case("folders", "jpg-and-png-with-one-stem", fast=True)
+def _(tmp):
+    return folder_case(tmp, {"a.jpg": "image", "a.png": "image", "b.png": "image"}, expect=OK,
+                       names={"a.jpg.png", "a.png.png", "b.png"})
+
+
+@case("folders", "junk-after-a-good-image", fast=True)
+def _(tmp):
+    return folder_case(tmp, {"a.png": "image", "b.jpg": b"not a picture"}, message="b.jpg")
+
+
+@case("folders", "junk-before-a-good-image")
+def _(tmp):
+    return folder_case(tmp, {"a.png": b"", "b.jpg": "image"}, message="a.png")
+
+
+@case("folders", "fifo-inside", fast=True)
+def _(tmp):
+    return folder_case(tmp, {"a.png": "image", "b.png": "fifo"}, message="FIFO")
+
+
+@case("folders", "folder-named-like-an-image")
+def _(tmp):
+    return folder_case(tmp, {"a.png": "image", "b.png": "folder"}, message="folder")
+
+
+@case("folders", "huge-header-inside")
+def _(tmp):
+    media.png_header(tmp / "huge.png", 100000, 100000)
+    return folder_case(tmp, {"a.png": "image", "z.png": (tmp / "huge.png").read_bytes()}, message="limit")
+
+
+@case("folders", "hidden-and-other-files-ignored", fast=True)
+def _(tmp):
+    return folder_case(tmp, {"._a.jpg": b"AppleDouble junk", "a.jpg": "image", "notes.txt": b"hello", ".DS_Store": b"\0"},
+                       expect=OK, names={"a.png"})
+
+
+@case("folders", "empty-folder", fast=True)
+def _(tmp):
+    return folder_case(tmp, {}, message="holds no images")
+
+
+@case("folders", "only-non-images", fast=True)
+def _(tmp):
+    return folder_case(tmp, {"notes.txt": b"x", "data.csv": b"1,2"}, message="holds no images")
+
+
+@case("folders", "truncated-image-mid-folder")
+def _(tmp):
+    whole = media.image(tmp / "whole.png", (128, 128))
+    cut = whole.read_bytes()[:600]
+    return folder_case(tmp, {"a.png": "image", "b.png": cut, "c.png": "image"}, expect=EITHER)
+
+
+# -- options -------------------------------------------------------------------------------------------------------
+_BAD_OPTIONS = [
+    ("--strength", "nan"), ("--strength", "inf"), ("--strength", "-1"), ("--strength", "2"), ("--strength", "x"),
+    ("--smoothing", "nan"), ("--smoothing", "-inf"), ("--smoothing", "-1"), ("--dwell", "nan"), ("--dwell", "1e309"),
+    ("--blend", "nan"), ("--blend", "-0.5"), ("--process-size", "-5"), ("--process-size", "10"), ("--process-size", "nan"),
+    ("--process-size", "1e9"), ("--process-size", "99999999"), ("--min-confidence", "0"),
+    ("--min-confidence", "nan"), ("--min-confidence", "1.5"), ("--device", "tpu"), ("--policy", "loudest"), ("--detector", "far"),
+    ("--pack", "no-such-pack"), ("--emotion-model", "missing.onnx"), ("--frobnicate", "1"),
+]
+for _option, _value in _BAD_OPTIONS:
+    @case("options", f"{_option[2:]}={_value}", fast=True)
+    def _(tmp, option=_option, value=_value):
+        source = clip(tmp)
+        setup = paths(tmp, source, tmp / "out.mp4")
+        setup.argv += [option, value]
+        return setup
+
+
+@case("options", "option-without-value", fast=True)
+def _(tmp):
+    setup = paths(tmp, clip(tmp), tmp / "out.mp4")
+    setup.argv.append("--strength")
+    return setup
+
+
+@case("options", "unknown-command", fast=True)
+def _(tmp):
+    return Setup(["rendr", "x.mp4"], inputs=[], message="invalid choice")
+
+
+@case("options", "models-without-action", fast=True)
+def _(tmp):
+    return Setup(["models"], inputs=[], message="required")
+
+
+# -- signals: the same line and status at any moment, the partial kept -----------------------------------------------
+for _sig in (signal.SIGINT, signal.SIGTERM):
+    for _delay in (0.3, 1.5, 4.0):
+        @case("signals", f"{_sig.name}-after-{_delay}s", fast=(_sig, _delay) in ((signal.SIGTERM, 4.0), (signal.SIGINT, 0.3)))
+        def _(tmp, sig=_sig, delay=_delay):
+            source = clip(tmp, "long.mkv", frames=400, size=(320, 240), codec="ffv1", fmt="matroska")
+            setup = paths(tmp, source, tmp / "out.mp4", tmp / "out.jsonl", message="")
+            setup.argv[setup.argv.index("32")] = "0"
+            setup.stop, setup.code = (sig, delay), 128 + sig
+            setup.on_failure = lambda line: _partial_kept_if_said(line, tmp / "out.partial.mp4")
+            return setup
+
+
+def _partial_kept_if_said(line: str, partial: Path) -> None:
+    """A message that names the partial file means it is there and plays; otherwise nothing is left."""
+    if "playable in" in line:
+        import av
+
+        frames = 0
+        with av.open(str(partial)) as container:
+            try:
+                for _ in container.decode(video=0):
+                    frames += 1
+            except av.FFmpegError:
+                pass  # cut mid-fragment (the disk filled up): what came before still plays
+        assert frames, "the partial file holds no frames"
+    else:
+        assert not partial.exists(), line
