@@ -29,7 +29,8 @@ RESET = "reset"  # a new source: forget faces and timing
 
 @dataclass
 class Event:
-    """A message from the processing side to the window: opened, ended, error, warning, devices, settings."""
+    """A message from the processing side to the window: opened, ended, error, warning, devices, or settings
+    (the fields the pipeline refused, with the values still in force)."""
 
     kind: str
     text: str = ""
@@ -110,13 +111,11 @@ class LiveStep:
         try:
             self.pipeline.apply(new)
         except EmocamError as exc:  # the pipeline kept its components: say so and show what is in force
-            kept = copy_settings(new)
-            for name in changed(self.pipeline.settings, new):
-                if meta(name).applies != "view":
-                    setattr(kept, name, getattr(self.pipeline.settings, name))
-            self.settings = kept
+            in_force = {name: getattr(self.pipeline.settings, name) for name in changed(self.pipeline.settings, new)
+                        if meta(name).applies != "view"}
+            self.settings = dataclasses.replace(new, **in_force)
             self._warn(f"setting not applied: {exc}")
-            self.events.put(Event("settings", str(exc), copy_settings(kept)))
+            self.events.put(Event("settings", str(exc), in_force))
             return
         except Exception as exc:  # a component half-built: start over with the new settings
             self._drop_pipeline()

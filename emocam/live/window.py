@@ -203,10 +203,10 @@ class MainWindow(QMainWindow):
             self.devices = event.data
             self.side.set_devices(self.devices)
         elif event.kind == "settings":  # the pipeline refused a change: show what is in force
-            self.settings = dataclasses.replace(event.data, record_dir=self.settings.record_dir,
-                                                last_file_dir=self.settings.last_file_dir)
+            self.settings = dataclasses.replace(self.settings, **event.data)
             self.side.show_settings(self.settings)
-            self._load_pack_editor()
+            if "pack" in event.data:
+                self._load_pack_editor()
 
     def _show_outputs(self) -> None:
         """Toggles follow the outputs' states; the status line shows the newest thing either one said."""
