@@ -254,3 +254,24 @@ def test_contact_sheet_shows_each_picture_above_its_result(astronaut):
     assert sheet.shape[1] == 3 * TILE + 2 * 8 and sheet.shape[0] == 2 * (TILE + 26) + 8
     warm, cold = (sheet[TILE + 34:2 * TILE + 34, k * (TILE + 8):k * (TILE + 8) + TILE] for k in (1, 2))
     assert warmth(warm) > warmth(cold) + 30
+
+
+def test_a_running_pipeline_shows_a_new_picture_on_its_next_frame(pictures, astronaut, tmp_path):
+    """What the live style editor does: `set_pictures` on the pack a pipeline is running, no rebuild."""
+    from emocam.pipeline.picture_pack import set_pictures
+    from emocam.pipeline.pipeline import Pipeline
+    from emocam.settings import Settings
+
+    folder = tmp_path / "live"
+    assert main(["pack", "new", "live", "--neutral", str(pictures["warm"]), "--out", str(folder)]) == 0
+    pipeline = Pipeline(Settings(pack=str(folder), device="cpu", process_size=128, temporal="off"), video_mode=False)
+    try:
+        before = pipeline.process(astronaut, 0.0)
+        stylizer = pipeline.stylizer
+        set_pictures(folder, {"neutral": [(pictures["cold"], 1.0)]})
+        after = pipeline.process(astronaut, 0.1)
+    finally:
+        pipeline.close()
+    assert pipeline.stylizer is stylizer  # nothing rebuilt
+    assert warmth(before.output) - warmth(after.output) > 30
+    assert load_pack(folder).raw["pictures"]["neutral"].startswith("pictures/rocket-")

@@ -14,7 +14,8 @@ from pathlib import Path
 from emocam.errors import EmocamError
 from emocam.labels import EMOTIONS
 from emocam.modelstore.manifest import sha256_file
-from emocam.pipeline.picture_style import ENCODER, KIND, Blend, write_json_atomic, fallback_source, parse_blend
+from emocam.pipeline.picture_style import (ENCODER, KIND, Blend, fallback_source, parse_blend, refresh_loaded,
+                                          write_json_atomic)
 from emocam.pipeline.style import load_pack
 
 PICTURES_FOLDER = "pictures"
@@ -126,4 +127,5 @@ def set_pictures(folder: Path, choices: dict[str, Blend]) -> dict:
     raw = {**pack.raw, **_raw(pack.raw.get("name", folder.name), pictures)}
     raw["description"] = pack.raw.get("description", raw["description"])
     write_json_atomic(where, raw)
+    refresh_loaded(folder, raw)  # a pipeline running this pack shows the change on its next frame
     return raw

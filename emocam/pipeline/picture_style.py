@@ -21,6 +21,7 @@ import json
 import os
 import tempfile
 import threading
+import weakref
 from pathlib import Path
 
 import cv2
@@ -189,8 +190,28 @@ def load_pictures_pack(folder: Path, raw: dict) -> StylePack:
     pictures = pack_pictures(raw, folder)
     transform = find_model(raw.get("model", TRANSFORM_MODEL))
     vectors = ENCODER.vectors(folder, [p for blend in pictures.values() for p, _ in blend])
-    return StylePack(raw.get("name", folder.name), KIND, folder, {"*": transform},
+    pack = StylePack(raw.get("name", folder.name), KIND, folder, {"*": transform},
                      emotion_vectors(pictures, vectors), raw.get("description", ""), raw)
+    _LOADED.setdefault(folder.resolve(), []).append(weakref.ref(pack))
+    return pack
+
+
+_LOADED: dict[Path, list[weakref.ref]] = {}  # pack folder -> the pictures packs loaded from it in this process
+
+
+def refresh_loaded(folder: Path, raw: dict) -> int:
+    """Give every pack loaded from `folder` in this process the styles of `raw` (its new pack.json) at once.
+
+    A pack in use by a running pipeline then shows an edit (the live style editor's new picture) on its next
+    frame, with no reload: its style vectors are replaced in place. Returns how many packs were updated."""
+    pictures = pack_pictures(raw, folder)
+    styles = emotion_vectors(pictures, ENCODER.vectors(folder, [p for b in pictures.values() for p, _ in b]))
+    alive = [pack for ref in _LOADED.get(folder.resolve(), []) if (pack := ref()) is not None]
+    _LOADED[folder.resolve()] = [weakref.ref(pack) for pack in alive]
+    for pack in alive:
+        pack.raw = raw
+        pack.styles.update(styles)
+    return len(alive)
 
 
 def transform_session(path: Path, device: str):
