@@ -49,10 +49,11 @@ def cut_clip(out: Path, start_s: float, end_s: float, source: Path = SAMPLE_CLIP
 
 @pytest.fixture(scope="session")
 def sample_cuts(tmp_path_factory) -> dict[str, Path]:
-    """Three 1-second clips and the whole sample, each with a keyframe every half second."""
+    """Three 1-second clips, and the sample's last 4 seconds (a face that turns away, then two faces), each
+    with a keyframe every half second."""
     folder = tmp_path_factory.mktemp("clips")
     clips = {f"clip{i}": cut_clip(folder / f"clip{i}.mp4", 2.0 * i, 2.0 * i + 1.0) for i in range(3)}
-    clips["whole"] = cut_clip(folder / "whole.mp4", 0.0, 7.0)
+    clips["long"] = cut_clip(folder / "long.mp4", 3.0, 7.0)
     return clips
 
 

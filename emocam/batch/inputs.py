@@ -64,8 +64,8 @@ def expand(specs: Sequence[str]) -> list[Path]:
             matches = sorted(glob.glob(os.path.expanduser(spec), recursive=True))
             if not matches:
                 raise EmocamError(f"no files match {spec}")
-            for match in map(Path, matches):
-                found += folder_videos(match) if match.is_dir() else [match]
+            for match in map(Path, matches):  # emocam's own outputs are skipped here too
+                found += folder_videos(match) if match.is_dir() else [match] if OUTPUT_TAG not in match.stem else []
         elif is_list_file(spec):
             found += _list_file(Path(spec))
         elif os.path.isdir(spec):

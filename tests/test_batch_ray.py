@@ -1,0 +1,172 @@
+"""Batch rendering on a real local Ray cluster (2 CPUs): a folder with a broken file, chunked vs single
+render, a worker killed mid-chunk, and a re-run after Ctrl-C. Clips are short and styled at 64 px."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import av
+import pytest
+
+from emocam.batch.ray_engine import KILL_ONCE_ENV
+from emocam.batch.report import REPORT_NAME
+from emocam.cli import main
+from test_batch_clips import cut_clip, sample_cuts  # noqa: F401 (fixture)
+
+ray = pytest.importorskip("ray")
+FAST = ["--process-size", "64"]
+FRAMES = 120  # the long clip: 4 s at 30 fps
+# chunks of 1.5 s (cut at 1.5 s and 3 s), each warmed up from a keyframe at least 2 s earlier
+CHUNKED = ["--chunk-seconds", "1.5", "--warmup", "2", "--workers", "2"]
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """One local Ray instance for the module; the worker-kill hook's marker starts out present (disarmed)."""
+    marker = tmp_path_factory.mktemp("kill") / "killed"
+    marker.touch()
+    os.environ[KILL_ONCE_ENV] = str(marker)  # workers inherit the environment Ray starts with
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    yield marker
+    ray.shutdown()
+    os.environ.pop(KILL_ONCE_ENV, None)
+
+
+@pytest.fixture(scope="module")
+def clip_folder(sample_cuts, tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("in")
+    for i in range(3):
+        os.link(sample_cuts[f"clip{i}"], folder / f"clip{i}.mp4")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def single(sample_cuts, tmp_path_factory) -> tuple[Path, Path]:
+    """The long clip rendered the ordinary way, in one process: the reference."""
+    out = tmp_path_factory.mktemp("single")
+    assert main(["render", str(sample_cuts["long"]), "-o", str(out / "long.mp4"), "--json",
+                 str(out / "long.jsonl"), *FAST]) == 0
+    return out / "long.mp4", out / "long.jsonl"
+
+
+@pytest.fixture(scope="module")
+def long_list(sample_cuts, tmp_path_factory) -> Path:
+    """A list file naming the long clip: a batch of one."""
+    listing = tmp_path_factory.mktemp("list") / "inputs.txt"
+    listing.write_text(f"# the batch\n{sample_cuts['long']}\n")
+    return listing
+
+
+def packets(path: Path) -> dict[str, list]:
+    """Per stream kind: (pts, dts) of every packet, and the bytes of audio packets."""
+    found: dict[str, list] = {"video": [], "audio": []}
+    with av.open(str(path)) as container:
+        for packet in container.demux():
+            if packet.size:
+                kind = packet.stream.type
+                found[kind].append((packet.pts, packet.dts, bytes(packet) if kind == "audio" else None))
+    return found
+
+
+def assert_matches_single(output: Path, records: Path, single: tuple[Path, Path]) -> None:
+    """Same frame count, timestamps and audio packets; the same emotion on every frame."""
+    got, want = packets(output), packets(single[0])
+    assert len(got["video"]) == len(want["video"]) == FRAMES
+    assert got["video"] == want["video"]  # pts and dts of every frame
+    assert got["audio"] == want["audio"] and want["audio"]  # every audio packet, byte for byte
+    mine = [json.loads(line) for line in records.read_text().splitlines()]
+    theirs = [json.loads(line) for line in single[1].read_text().splitlines()]
+    assert [r["index"] for r in mine] == list(range(FRAMES))
+    assert [r["time"] for r in mine] == [r["time"] for r in theirs]
+    assert [r["emotion"] for r in mine] == [r["emotion"] for r in theirs]
+    assert [r["style_weights"] for r in mine] == [r["style_weights"] for r in theirs]
+    for a, b in zip(mine, theirs):
+        assert len(a["faces"]) == len(b["faces"])
+        for fa, fb in zip(a["faces"], b["faces"]):  # probabilities: within the warm-up tolerance
+            assert fa["emotion"] == fb["emotion"]
+            assert max(abs(fa["probs"][e] - fb["probs"][e]) for e in fa["probs"]) <= 1e-3
+
+
+def report(outdir: Path) -> dict:
+    return json.loads((outdir / REPORT_NAME).read_text())
+
+
+def test_folder_with_a_broken_file(cluster, clip_folder, tmp_path, capsys):
+    (tmp_path / "in").mkdir()
+    for clip in clip_folder.iterdir():
+        os.link(clip, tmp_path / "in" / clip.name)
+    (tmp_path / "in" / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"not a video" * 50)
+    out = tmp_path / "out"
+    assert main(["render", str(tmp_path / "in"), "-o", str(out), "--workers", "2", *FAST]) == 2
+    files = {Path(f["input"]).name: f for f in report(out)["files"]}
+    assert sorted(files) == ["broken.mp4", "clip0.mp4", "clip1.mp4", "clip2.mp4"]
+    assert files["broken.mp4"]["status"] == "failed" and "broken.mp4" in files["broken.mp4"]["error"]
+    for i in range(3):
+        assert files[f"clip{i}.mp4"]["status"] == "done" and files[f"clip{i}.mp4"]["frames"] == 30
+        assert len(packets(out / f"clip{i}.emocam.mp4")["video"]) == 30
+    assert sorted(p.name for p in out.glob("*.mp4")) == [f"clip{i}.emocam.mp4" for i in range(3)]
+    table = capsys.readouterr().out
+    assert "3 of 4 files done, 1 failed" in table and "2 Ray workers" in table
+
+
+def test_chunked_render_matches_a_single_render(cluster, long_list, single, tmp_path):
+    out = tmp_path / "out"
+    assert main(["render", str(long_list), "-o", str(out), "--json", str(tmp_path / "records"), *CHUNKED, *FAST]) == 0
+    (long,) = report(out)["files"]
+    assert long["chunks"] == 3 and long["chunks_rendered"] == 3 and long["status"] == "done"
+    assert_matches_single(out / "long.emocam.mp4", tmp_path / "records" / "long.emocam.jsonl", single)
+
+
+def test_a_killed_worker_costs_only_its_chunk(cluster, long_list, single, tmp_path):
+    cluster.unlink()  # armed: the first worker half way through a chunk SIGKILLs itself, once
+    out = tmp_path / "out"
+    assert main(["render", str(long_list), "-o", str(out), "--json", str(tmp_path / "records"), *CHUNKED, *FAST]) == 0
+    assert cluster.exists()  # a worker really was killed
+    (long,) = report(out)["files"]
+    assert long["status"] == "done" and long["chunks_rendered"] == 3
+    assert_matches_single(out / "long.emocam.mp4", tmp_path / "records" / "long.emocam.jsonl", single)
+
+
+def test_rerun_after_ctrl_c_redoes_only_what_is_missing(cluster, clip_folder, tmp_path):
+    out = tmp_path / "out"
+    journal = out / ".emocam-batch" / "journal.json"
+    args = ["render", str(clip_folder), "-o", str(out), "--chunk-seconds", "0.5", "--workers", "1", *FAST]
+
+    def chunks_done() -> int:
+        try:
+            files = json.loads(journal.read_text())["files"].values()
+        except (OSError, ValueError):
+            return 0
+        return sum(len(f["chunks"]) + 2 * (f["status"] == "done") for f in files)
+
+    def interrupt_after_two_chunks() -> None:
+        deadline = time.monotonic() + 60
+        while chunks_done() < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGINT)  # a real Ctrl-C
+
+    watcher = threading.Thread(target=interrupt_after_two_chunks)
+    watcher.start()
+    assert main(args) == 130
+    watcher.join()
+    before = json.loads(journal.read_text())["files"]  # the journal is whole after the interrupt
+    finished = chunks_done()
+    assert 2 <= finished < 6
+    first = report(out)
+    assert any(f["status"] == "interrupted" for f in first["files"])
+
+    assert main(args) == 0
+    files = report(out)["files"]
+    assert all(f["status"] in ("done", "skipped") for f in files)
+    assert sum(f["chunks_rendered"] for f in files) == 6 - finished
+    reused = sum(f["chunks_reused"] for f in files) + 2 * sum(f["status"] == "skipped" for f in files)
+    assert reused == finished
+    for name, entry in before.items():
+        if entry["status"] == "done":
+            assert next(f for f in files if f["output"].endswith(name))["status"] == "skipped"
+    for i in range(3):
+        assert len(packets(out / f"clip{i}.emocam.mp4")["video"]) == 30
