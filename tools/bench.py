@@ -9,8 +9,8 @@ median milliseconds of each stage and the frames per second of the whole loop (a
     python -m tools.bench [--devices auto|cpu,cuda] [--sizes 640x480,1280x720] [--process-sizes 256,512]
                           [--frames N] [--warmup N] [--pack NAME[,NAME...]] [--markdown PATH]
 
-With several packs (e.g. `--pack default,my-pictures`, a pictures pack made by `emocam pack new`) each pack
-gets its own table from the same run, so their costs can be compared side by side.
+With several packs (e.g. `--pack default,my-pictures`, a pictures pack made by `emocam pack new`) the packs
+take turns within each configuration and each pack gets its own table, so their costs compare side by side.
 """
 from __future__ import annotations
 
@@ -58,6 +58,7 @@ class Row:
     stages: dict[str, float] = field(default_factory=dict)  # stage -> median ms
     fps: float = 0.0
     skipped: str = ""
+    pack: str = ""  # the style pack (several packs: one table each)
 
 
 # -- argument parsing -----------------------------------------------------------------------------------
@@ -161,11 +162,14 @@ def bench_one(clip: Path, row: Row, pack: str, warmup: int, workdir: Path) -> Ro
 
 
 def run_bench(devices: list[str], sizes: list[tuple[int, int]], process_sizes: list[int | None],
-              frames: int, warmup: int, pack: str, temporal: tuple[str, ...] = ("stable",),
+              frames: int, warmup: int, pack: str | list[str], temporal: tuple[str, ...] = ("stable",),
               regions: tuple[str, ...] = ("frame",)) -> list[Row]:
-    """Every (device, size, process size) combination; devices asked for but not usable give skipped rows."""
+    """Every (device, size, process size) combination; devices asked for but not usable give skipped rows.
+    Several packs take turns within each combination, so they meet the same machine load."""
+    packs = [pack] if isinstance(pack, str) else list(pack)
     usable = available_devices()
-    rows = [Row(d, sizes[0], None, skipped=f"not available here: {cuda_status()[1]}") for d in devices if d not in usable]
+    rows = [Row(d, sizes[0], None, skipped=f"not available here: {cuda_status()[1]}", pack=p)
+            for d in devices if d not in usable for p in packs]
     run_devices = [d for d in devices if d in usable]
     if not run_devices:
         return rows
@@ -175,10 +179,12 @@ def run_bench(devices: list[str], sizes: list[tuple[int, int]], process_sizes: l
         for size in sizes:
             clip = write_clip(source_frames, size, workdir / f"input_{size[0]}x{size[1]}.mp4")
             for device in run_devices:
-                for process_size, mode, region in ((p, m, r) for p in process_sizes for m in temporal for r in regions):
-                    print(f"bench: {device} {size[0]}x{size[1]} process {process_size or 'full'} {mode} {region} ...",
+                for process_size, mode, region, pk in ((p, m, r, k) for p in process_sizes for m in temporal
+                                                       for r in regions for k in packs):
+                    print(f"bench: {device} {size[0]}x{size[1]} process {process_size or 'full'} {mode} {region} {pk} ...",
                           file=sys.stderr, flush=True)
-                    rows.append(bench_one(clip, Row(device, size, process_size, mode, region), pack, warmup, workdir))
+                    row = Row(device, size, process_size, mode, region, pack=pk)
+                    rows.append(bench_one(clip, row, pk, warmup, workdir))
     return rows
 
 
@@ -296,9 +302,8 @@ def main(argv: list[str] | None = None) -> int:
         region_modes = tuple(m.strip() for m in args.regions.split(",") if m.strip())
         if not region_modes or any(m not in REGION_MODES for m in region_modes):
             raise EmocamError(f"--regions {args.regions!r}: use a comma list of {', '.join(REGION_MODES)}")
-        by_pack = {pack: run_bench(devices, sizes, process_sizes, args.frames, args.warmup, pack, modes, region_modes)
-                   for pack in packs}
-        rows = [row for pack_rows in by_pack.values() for row in pack_rows]
+        rows = run_bench(devices, sizes, process_sizes, args.frames, args.warmup, packs, modes, region_modes)
+        by_pack = {pack: [row for row in rows if row.pack == pack] for pack in packs}
         cpu_after = os.times()
         used = sum(getattr(cpu_after, k) - getattr(cpu_before, k) for k in ("user", "system", "children_user", "children_system"))
         machine = machine_lines(args.pack, used / max(1e-9, time.perf_counter() - wall_before))
