@@ -61,6 +61,11 @@ def wrap(text: str, scale: float, thickness: int, width: int) -> list[str]:
 
 def style_label(pack: StylePack, emotion: str) -> str:
     """`style 20`, `styles 3 (50%) + 5 (50%)`, or the per_emotion model's file name."""
+    if pack.kind == "pictures":  # the picture (or blend) behind the emotion, or where an unlisted one follows
+        spec = pack.raw["pictures"].get(emotion)
+        if spec is None:
+            return f"as {'neutral' if 'neutral' in pack.raw['pictures'] else 'the mean'}"
+        return Path(spec).name if isinstance(spec, str) else " + ".join(f"{Path(p).name} ({w:.0%})" for p, w in spec.items())
     if pack.kind != "multistyle":
         return pack.models[emotion].name
     spec = pack.raw["styles"][emotion]
