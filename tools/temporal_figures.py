@@ -11,7 +11,7 @@ from tools.video_quality import pair_flows
 
 STRIP_ROWS = ("off@full", "off@256", "stable@256", "keyframe@full")
 PLOT_LINES = ("off@full", "off@256", "guided@256", "stable@256", "keyframe@full", "stable@384")
-TILE = 240  # tile width in the strip
+TILE = 200  # tile width in the strip
 
 
 def _label(image: np.ndarray, text: str) -> np.ndarray:
@@ -32,7 +32,7 @@ def busiest_pair(errors: list[float]) -> int:
 
 
 def strip(clip: list[np.ndarray], outputs: dict[str, list[np.ndarray]], t: int) -> np.ndarray:
-    """Rows: input then each mode; columns: frames t, t+1, t+2 and |out_t - warp(out_t+1)| (x4, DIS flow)."""
+    """Rows: input then each mode; columns: frames t, t+1 and |out_t - warp(out_t+1)| (x4, DIS flow)."""
     flow = pair_flows(clip[t:t + 2], "dis")[0]
     rows = []
     for name, frames in [("input", clip)] + [(k, outputs[k]) for k in STRIP_ROWS if k in outputs]:
@@ -40,9 +40,9 @@ def strip(clip: list[np.ndarray], outputs: dict[str, list[np.ndarray]], t: int) 
         err = np.abs(frames[t].astype(np.int16) - warped.astype(np.int16)).mean(-1) * 4
         err = np.where(flow.valid, np.clip(err, 0, 255), 0).astype(np.uint8)
         err_rgb = cv2.cvtColor(cv2.applyColorMap(err, cv2.COLORMAP_INFERNO), cv2.COLOR_BGR2RGB)
-        tiles = [_tile(frames[t + k]) for k in range(3)] + [_tile(err_rgb)]
+        tiles = [_tile(frames[t + k]) for k in range(2)] + [_tile(err_rgb)]
         tiles[0] = _label(tiles[0], f"{name}  frame {t}")
-        tiles[3] = _label(tiles[3], "warping error x4")
+        tiles[2] = _label(tiles[2], "warping error x4")
         rows.append(np.concatenate(tiles, 1))
     return np.concatenate(rows, 0)
 
@@ -77,7 +77,8 @@ def write_figures(folder: str, name: str, clip: list[np.ndarray], result: dict) 
     plot(name, result, out / f"{name}_warping_error.png")
     errors = result["rows"].get("off@full", next(iter(result["rows"].values())))["errors_dis"]
     cuts = set(result["cut_pairs"]["dis"])
-    usable = [e if i not in cuts and i + 2 < len(clip) and i + 1 not in cuts else 0 for i, e in enumerate(errors)]
-    image = strip(clip, result["outputs"], busiest_pair(usable))
-    cv2.imwrite(str(out / f"{name}_strip.png"), cv2.cvtColor(image, cv2.COLOR_RGB2BGR),
-                [cv2.IMWRITE_PNG_COMPRESSION, 9])
+    usable = [e if i not in cuts and i + 1 < len(clip) and i + 1 not in cuts else 0 for i, e in enumerate(errors)]
+    from PIL import Image
+
+    image = Image.fromarray(strip(clip, result["outputs"], busiest_pair(usable)))
+    image.quantize(256, dither=Image.Dither.NONE).save(out / f"{name}_strip.png", optimize=True)  # small to commit

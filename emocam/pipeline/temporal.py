@@ -47,6 +47,7 @@ class TemporalParams:
     cut_fraction: float = 0.4  # fewer confident pixels than this: a scene cut, history reset
     keyframe_every: int = 3  # keyframe mode: run the network at least every Nth frame
     keyframe_fraction: float = 0.85  # keyframe mode: fewer confident pixels than this forces a keyframe
+    keep_texture: bool = False  # restore the fine-band contrast blending takes away: sharper, more flicker
     style_tolerance: float = 0.02  # style change per frame (L1 of the weights) at which history is dropped
     flow_preset: int = cv2.DISOPTICAL_FLOW_PRESET_MEDIUM  # DIS quality (a few ms at 256 px)
 
@@ -77,6 +78,17 @@ def guided_upsample(full: np.ndarray, small: np.ndarray, stylized_small: np.ndar
     detail = gray_full - cv2.resize(_gray(small), (w, h), interpolation=cv2.INTER_LINEAR).astype(np.float32)
     up = cv2.resize(stylized_small, (w, h), interpolation=cv2.INTER_LINEAR).astype(np.float32)
     return np.clip(up + gain * detail[..., None], 0, 255).astype(np.uint8)
+
+
+def keep_texture(blended: np.ndarray, current: np.ndarray, sigma: float = 1.5, most: float = 1.5) -> np.ndarray:
+    """Give the blend's fine band the contrast of the network's own output: averaging two textures that do not
+    line up exactly lowers their contrast (a blur), which the style would not have. One gain per frame,
+    measured, so identical inputs are left alone (gain 1) and the boost is capped at `most`."""
+    low = cv2.GaussianBlur(blended, (0, 0), sigma)
+    band = blended - low
+    want = float((current - cv2.GaussianBlur(current, (0, 0), sigma)).std())
+    gain = min(most, max(1.0, want / max(float(band.std()), 1e-6)))
+    return low + gain * band
 
 
 class TemporalStyler:
@@ -158,6 +170,8 @@ class TemporalStyler:
         current = stylize_small(small).astype(np.float32)
         trust = p.blend * max(0.0, 1.0 - style_change / p.style_tolerance)  # the look is changing: follow it
         blended = current + (trust * key_conf)[..., None] * (carried.astype(np.float32) - current)
+        if p.keep_texture:
+            blended = keep_texture(blended, current)
         return self._new_key(small, np.clip(blended + 0.5, 0, 255).astype(np.uint8))
 
     def _new_key(self, small: np.ndarray, stylized: np.ndarray) -> np.ndarray:
