@@ -174,3 +174,33 @@ def test_composite_is_a_pure_weighted_mix():
     plan = RegionPlan({"happy": half, "sad": 1.0 - half}, np.full((4, 4), 0.5, np.float32))
     out = composite(image, {"happy": np.full_like(image, 200), "sad": np.full_like(image, 100)}, plan)
     assert out[0, 0, 0] == 100 and out[0, 7, 0] == 50  # half of each style over black
+
+
+def test_live_window_regions_and_face_strength_controls_reach_the_pipeline(qtbot, tmp_path):
+    """The window's schema-made controls: choosing person regions and a face strength restyles by person."""
+    from emocam.live.window import MainWindow
+    from emocam.pipeline.sources import SAMPLE_CLIP
+    from emocam.settings import SettingsFile
+
+    config = tmp_path / "live.json"
+    config.write_text(json.dumps({"process_size": 256, "device": "cpu", "record_dir": str(tmp_path)}))
+    window = MainWindow(SettingsFile(config), source=str(SAMPLE_CLIP))
+    window.show()
+    try:
+        qtbot.waitUntil(lambda: window.last_shown is not None and window.last_shown.result is not None,
+                        timeout=90_000)
+        regions = window.side.control("regions")
+        regions.widget.setCurrentIndex(regions.widget.findData("person"))
+        window.side.control("face_strength").slider.setValue(20)
+
+        def person_mode_running() -> bool:
+            result = window.last_shown.result if window.last_shown is not None else None
+            return bool(result is not None and result.info.get("regions", {}).get("mode") == "person"
+                        and window.controller.step.pipeline.regions is not None
+                        and window.controller.step.pipeline.regions.face_strength == 0.2)
+
+        qtbot.waitUntil(person_mode_running, timeout=90_000)
+    finally:
+        window.close()
+    saved = json.loads(config.read_text())
+    assert saved["regions"] == "person" and saved["face_strength"] == 0.2  # kept for the next run
