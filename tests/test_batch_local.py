@@ -95,3 +95,11 @@ def test_bad_batch_options_are_one_line(extra, message, folder, tmp_path, capsys
     assert main(["render", str(folder / "clip0.mp4"), str(folder / "clip1.mp4"), *extra]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0]
+
+
+def test_ray_address_without_ray_and_json_file_are_one_line(no_ray, folder, tmp_path, capsys):
+    clips = [str(folder / "clip0.mp4"), str(folder / "clip1.mp4")]
+    assert main(["render", *clips, "-o", str(tmp_path / "o"), "--ray-address", "auto"]) == 2
+    assert main(["render", *clips, "-o", str(tmp_path / "o"), "--json", str(folder / "notes.txt")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and "--ray-address needs Ray" in err[0] and "--json" in err[1] and "folder" in err[1]

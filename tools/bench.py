@@ -8,6 +8,8 @@ median milliseconds of each stage and the frames per second of the whole loop (a
 
     python -m tools.bench [--devices auto|cpu,cuda] [--sizes 640x480,1280x720] [--process-sizes 256,512]
                           [--frames N] [--warmup N] [--pack NAME[,NAME...]] [--markdown PATH]
+    python -m tools.bench --batch [--seconds S] [--chunk-seconds S] [--workers 1,2] [--markdown PATH]
+                          (batch rendering on Ray: throughput, per-chunk overhead, projection; tools/bench_batch.py)
 
 With several packs (e.g. `--pack default,my-pictures`, a pictures pack made by `emocam pack new`) the packs
 take turns within each configuration and each pack gets its own table, so their costs compare side by side.
@@ -280,6 +282,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if "--batch" in argv:  # batch throughput on Ray: its own options (see tools/bench_batch.py)
+        from tools.bench_batch import run as run_batch
+
+        return run_batch(argv)
     args = build_parser().parse_args(argv)
     try:
         if args.frames < 1 or args.warmup < 0:

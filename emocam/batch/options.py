@@ -33,6 +33,8 @@ def check_args(args: argparse.Namespace) -> Path:
         raise EmocamError(f"--chunk-seconds must be above 0, got {args.chunk_seconds}")
     if args.warmup is not None and not (math.isfinite(args.warmup) and 0 <= args.warmup <= 600):
         raise EmocamError(f"--warmup must be between 0 and 600 s, got {args.warmup}")
+    if args.json is not None and Path(args.json).exists() and not Path(args.json).is_dir():
+        raise EmocamError(f"--json {args.json} is a file; a batch writes one records file per input into a folder")
     outdir = Path(args.output)
     if outdir.exists() and not outdir.is_dir():
         raise EmocamError(f"-o {outdir} is a file; several inputs need a folder")

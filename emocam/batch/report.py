@@ -27,6 +27,8 @@ class FileReport:
     chunks_rendered: int = 0  # this run
     chunks_reused: int = 0  # finished by an earlier run and verified
     error: str = ""
+    join_seconds: float = 0.0
+    chunk_stats: list[dict] = field(default_factory=list)  # per chunk rendered: frames, warm-up, costs, worker
 
 
 @dataclass

@@ -146,6 +146,11 @@ class BatchRun:
         job.left.discard(result.index)
         job.report.chunks_rendered += 1
         job.report.seconds += result.seconds
+        spec = job.chunks[result.index]
+        job.report.chunk_stats.append({
+            "index": result.index, "frames": result.frames, "warmup_frames": spec.warmup_frames,
+            "open_s": round(result.open_s, 3), "warmup_s": round(result.warmup_s, 3),
+            "seconds": round(result.seconds, 3), "worker": result.worker})
 
     def finish(self, job: Job, progress: BatchProgress) -> None:
         """Join the chunks (no re-encoding) with the source's audio, check, rename, record."""
@@ -166,7 +171,8 @@ class BatchRun:
             self._fail(job, str(exc))
             progress.say(f"failed  {job.input}: {exc}")
             return
-        job.report.seconds = round(job.report.seconds + clock.perf_counter() - started, 2)
+        job.report.join_seconds = round(clock.perf_counter() - started, 3)
+        job.report.seconds = round(job.report.seconds + job.report.join_seconds, 2)
         job.report.status, job.report.frames = "done", frames
         job.report.fps = round(frames / job.report.seconds, 2) if job.report.seconds else 0.0
         self.journal.file_done(job.name, frames, sha256(job.output), job.report.seconds)
@@ -203,6 +209,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     batch = BatchRun(args, settings, outdir)
     records = batch.records_dir is not None
     if batch.ray is None:
+        if args.ray_address:
+            raise EmocamError(f"--ray-address needs Ray: pip install -e \".[cluster]\" (or pip install \"emocam[cluster]\")")
         print(f"emocam: note: {CLUSTER_HINT}", file=sys.stderr)
         engine = LocalEngine(settings, records)
     else:
