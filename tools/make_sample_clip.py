@@ -8,13 +8,13 @@ the portrait side by side (two faces to track). The sound track is a synthesized
 """
 from __future__ import annotations
 
-import argparse
 from fractions import Fraction
 from pathlib import Path
 
 import av
 import cv2
 import numpy as np
+from tools.args import ToolParser
 
 FPS = 30
 SIZE = (640, 480)
@@ -93,7 +93,7 @@ def write_clip(path: Path) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ToolParser(description=__doc__.splitlines()[0])
     parser.add_argument("-o", "--output", type=Path, default=Path("emocam/data/sample.mp4"))
     args = parser.parse_args()
     args.output.parent.mkdir(parents=True, exist_ok=True)

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from emocam.pipeline.sources import SAMPLE_CLIP
+from tools.args import ToolParser, positive_number
 
 
 def rss_mb() -> float:
@@ -37,13 +38,13 @@ def rss_mb() -> float:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m tools.soak", description=__doc__.splitlines()[0])
+    parser = ToolParser(prog="python -m tools.soak", description=__doc__.splitlines()[0])
     parser.add_argument("--source", default=str(SAMPLE_CLIP), help="video file (loops)")
-    parser.add_argument("--minutes", type=float, default=20.0)
-    parser.add_argument("--interval", type=float, default=60.0, help="seconds per table row")
+    parser.add_argument("--minutes", type=positive_number, default=20.0)
+    parser.add_argument("--interval", type=positive_number, default=60.0, help="seconds per table row")
     parser.add_argument("--process-size", type=int, default=384, help="longest side the style network sees")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    parser.add_argument("--record-ab", type=float, metavar="S", help="toggle recording every S seconds and compare fps")
+    parser.add_argument("--record-ab", type=positive_number, metavar="S", help="toggle recording every S seconds and compare fps")
     parser.add_argument("--out", help="folder for recordings (default: a temp folder, deleted)")
     return parser.parse_args(argv)
 

@@ -33,27 +33,56 @@ def defaults() -> argparse.Namespace:
     return parser.parse_args([])
 
 
+MAX_DURATION_S = 2_000_000  # Qt timers count milliseconds in 32 bits
+
+
 def check_arguments(args: argparse.Namespace) -> None:
     """Reject bad options with one clear line before any window opens."""
+    from emocam.commands import output_paths
+
     source = str(args.source)
-    if not source.isdigit() and not Path(source).exists():
-        raise EmocamError(f"input not found: {source}")
+    inputs = _check_source(source)
     if args.record:
         from emocam.live.recorder import check_record_path
 
         check_record_path(args.record, "--record")
-    if args.duration is not None and not args.duration > 0:
-        raise EmocamError(f"--duration must be a positive number of seconds, got {args.duration}")
+    if args.duration is not None and not 0 < args.duration <= MAX_DURATION_S:
+        raise EmocamError(f"--duration must be a positive number of seconds up to {MAX_DURATION_S}, got {args.duration}")
     if args.screenshot:
         shot = Path(args.screenshot)
         if shot.suffix.lower() not in SCREENSHOT_SUFFIXES:
             raise EmocamError(f"--screenshot must end in {', '.join(SCREENSHOT_SUFFIXES)}, got {shot.name}")
         if not shot.parent.resolve().is_dir():
             raise EmocamError(f"--screenshot: folder {shot.parent} does not exist")
+    written = [(role, Path(path)) for role, path in (("--record", args.record), ("--screenshot", args.screenshot)) if path]
+    for role, path in written:  # never a device, a folder, an input or each other; in a writable folder
+        output_paths.check_name(path, role)
+        output_paths.check_target(path, role)
+        output_paths.probe_folder(output_paths.writable_parent(path))
+    output_paths.check_distinct(inputs, written)
     if args.pack:
         from emocam.pipeline.style import load_pack
 
         load_pack(args.pack)
+
+
+def _check_source(source: str) -> list[Path]:
+    """A camera that exists, or a file that opens as a video or image; returns the files read."""
+    if source.isdigit():
+        # camera 0, the default, opens the window even with no camera (it offers a file or the sample);
+        # any other index must name a camera that is there (checked where the system lists them)
+        if source != "0" and os.path.isdir("/dev") and sys.platform.startswith("linux") \
+                and not os.path.exists(f"/dev/video{int(source)}"):
+            from emocam.pipeline.sources import list_cameras
+
+            found = ", ".join(f"{index} ({name})" for index, name in list_cameras()) or "none"
+            raise EmocamError(f"camera {int(source)} not found (cameras: {found})")
+        return []
+    from emocam.pipeline.sources import open_source
+
+    opened = open_source(source)  # refuses missing, special, text, damaged and too-small inputs in one line
+    opened.close()
+    return list(getattr(opened, "paths", [Path(source)]))
 
 
 def live_settings(args: argparse.Namespace, config: settings.SettingsFile) -> settings.Settings:

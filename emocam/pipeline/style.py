@@ -93,7 +93,7 @@ def load_pack(spec: str | Path) -> StylePack:
     where = folder / "pack.json"
     try:
         raw = json.loads(where.read_text(encoding="utf-8"), parse_constant=_no_constant)
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
+    except (OSError, ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise EmocamError(f"cannot read {where}: {getattr(exc, 'strerror', None) or str(exc).splitlines()[0]}") from None
     if not isinstance(raw, dict):
         raise EmocamError(f"{where} must hold a JSON object ({{\"kind\": ..., ...}}), not {type(raw).__name__}")

@@ -19,6 +19,7 @@ def pytest_generate_tests(metafunc) -> None:
 
 def test_case_keeps_the_promises(fuzz_case, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("EMOCAM_CONFIG_DIR", str(tmp_path / "config"))  # a live case never touches real settings
     check_case(fuzz_case, tmp_path)
 
 

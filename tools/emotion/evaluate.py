@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from emocam.errors import EmocamError
+from tools.args import ToolParser
 from tools.emotion import report
 from tools.emotion.formats import load_dataset
 from tools.emotion.data import (CROP_MARGIN, EMOTIONS, FORMATS, SPLITS, assign_split, limit_per_class,
@@ -26,7 +27,7 @@ from tools.emotion.data import (CROP_MARGIN, EMOTIONS, FORMATS, SPLITS, assign_s
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(prog="python -m tools.emotion.evaluate", description=__doc__.split("\n")[0])
+    ap = ToolParser(prog="python -m tools.emotion.evaluate", description=__doc__.split("\n")[0])
     ap.add_argument("--model", required=True, type=Path, help=".onnx (emocam metadata) or .keras model")
     ap.add_argument("--data", required=True, type=Path, help="dataset: ExpW label.lst, fer2013.csv or a folder")
     ap.add_argument("--format", choices=FORMATS, help="dataset format (detected when omitted)")

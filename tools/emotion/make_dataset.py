@@ -9,7 +9,6 @@ learnable, but not trivially so at small sizes.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import cv2
 import numpy as np
 
 from emocam.errors import EmocamError
+from tools.args import ToolParser
 from tools.emotion.data import EMOTIONS
 
 # Imbalanced on purpose (like ExpW and FER2013: few disgust and fear faces) so balancing has work.
@@ -182,7 +182,7 @@ def make_all(out: Path, per_class: int = 60, formats: tuple[str, ...] = ("expw",
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m tools.emotion.make_dataset", description=__doc__.split("\n")[0])
+    ap = ToolParser(prog="python -m tools.emotion.make_dataset", description=__doc__.split("\n")[0])
     ap.add_argument("out", type=Path, help="output folder (gets expw/, fer2013/, folder/)")
     ap.add_argument("--per-class", type=int, default=60, help="faces per class before the imbalance shares")
     ap.add_argument("--formats", default="expw,fer2013,folder", help="comma-separated formats to write")

@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 
 from emocam.errors import EmocamError
+from tools.args import ToolParser
 from tools.emotion import report
 from tools.emotion.formats import load_dataset
 from tools.emotion.data import (CROP_MARGIN, EMOTIONS, FORMATS, SPLITS, TEST, TRAIN, VAL, EmotionSet,
@@ -34,7 +35,7 @@ from tools.emotion.data import (CROP_MARGIN, EMOTIONS, FORMATS, SPLITS, TEST, TR
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(prog="python -m tools.emotion.train", description=__doc__.split("\n")[0])
+    ap = ToolParser(prog="python -m tools.emotion.train", description=__doc__.split("\n")[0])
     ap.add_argument("--data", required=True, type=Path, help="dataset: ExpW label.lst, fer2013.csv or a folder")
     ap.add_argument("--format", choices=FORMATS, help="dataset format (detected when omitted)")
     ap.add_argument("--images", type=Path, help="ExpW picture folder (default: origin/ beside label.lst)")

@@ -36,6 +36,7 @@ from emocam.errors import EmocamError
 from emocam.labels import EMOTIONS
 from emocam.pipeline.sources import SAMPLE_CLIP, open_source
 from emocam.pipeline.tracking import iou
+from tools.args import ToolParser
 from tools.video_quality import FlickerReference, PairFlow, pair_flows, warping_error  # noqa: F401 (re-exported)
 
 STILL_FRAMES = (0, 60, 150, 180)  # frames of the sample clip with faces
@@ -254,7 +255,7 @@ def contact_sheet(image: np.ndarray, nets: dict[str, tuple[Stylize, Stylize]], t
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m tools.style.evaluate", description=__doc__.split("\n")[0])
+    p = ToolParser(prog="python -m tools.style.evaluate", description=__doc__.split("\n")[0])
     p.add_argument("--pack", help="per_emotion pack (name or folder) to evaluate")
     p.add_argument("--teacher-pack", help="multistyle pack the pack was distilled from (default: pack.json "
                                           "teacher.pack, else 'default')")

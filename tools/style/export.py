@@ -26,6 +26,7 @@ import numpy as np
 
 from emocam.errors import EmocamError
 from emocam.labels import EMOTIONS
+from tools.args import ToolParser
 
 OPSET = 17
 FP32_TOL = 1e-4
@@ -156,7 +157,7 @@ def teacher_info(teacher_pack: str) -> dict:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m tools.style.export", description=__doc__.split("\n")[0])
+    p = ToolParser(prog="python -m tools.style.export", description=__doc__.split("\n")[0])
     p.add_argument("checkpoint", nargs="?", help="model.pt from tools.style.train")
     p.add_argument("-o", "--output", help="output .onnx (single export)")
     p.add_argument("--fp16", action="store_true", help="also write <output>_fp16.onnx (pack: fp16 files only)")

@@ -8,7 +8,6 @@ A `+` joins pictures into one blended style (`a.jpg+b.jpg`: equal weights).
 """
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 from pathlib import Path
@@ -21,6 +20,7 @@ from emocam.labels import EMOTIONS
 from emocam.pipeline.picture_pack import new_pack
 from emocam.pipeline.picture_style import read_picture
 from emocam.pipeline.style import Stylizer, load_pack
+from tools.args import ToolParser
 from tools.style.sheet import default_photo
 
 OPENCV_DATA = Path("/usr/share/doc/opencv-doc/examples/data")  # Debian's opencv-doc
@@ -90,7 +90,7 @@ def make_sheet(specs: list[str], frame: np.ndarray, process_size: int) -> np.nda
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.style.picture_sheet", description=__doc__.split("\n\n")[0])
+    parser = ToolParser(prog="python -m tools.style.picture_sheet", description=__doc__.split("\n\n")[0])
     parser.add_argument("-o", "--output", type=Path, required=True, help="the sheet (PNG or JPEG)")
     parser.add_argument("--pictures", nargs="+", default=list(DEFAULT_PICTURES),
                         help="style pictures: files, opencv:NAME, skimage:NAME; a+b blends two")

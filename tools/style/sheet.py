@@ -21,6 +21,7 @@ from emocam.errors import EmocamError
 from emocam.labels import EMOTIONS
 from emocam.pipeline.sources import read_image
 from emocam.pipeline.style import StylePack, Stylizer, load_pack, processing_shape
+from tools.args import ToolParser
 
 # skimage.data.astronaut() (NASA portrait of Eileen Collins, public domain): face and shoulders
 ASTRONAUT_CROP = (84, 0, 372, 336)  # x0, y0, x1, y1
@@ -177,7 +178,7 @@ def make_sheet(pack_name: str, photo: np.ndarray, photo_name: str, device: str =
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m tools.style.sheet", description=__doc__.split("\n\n")[0])
+    parser = ToolParser(prog="python -m tools.style.sheet", description=__doc__.split("\n\n")[0])
     parser.add_argument("--pack", default="default", help="style pack name or folder (default: default)")
     parser.add_argument("--image", type=Path, help="face photo (default: skimage's astronaut, face and shoulders)")
     parser.add_argument("--teacher", help="a second pack shown in a row above, e.g. the teacher of a distilled pack")

@@ -27,11 +27,12 @@ import numpy as np
 
 from emocam.errors import EmocamError
 from emocam.pipeline.sources import read_image
+from tools.args import ToolParser
 from tools.style.content import ContentSampler, image_tensor, load_content
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m tools.style.train", description=__doc__.split("\n")[0])
+    p = ToolParser(prog="python -m tools.style.train", description=__doc__.split("\n")[0])
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--arch", choices=("johnson", "slim"), default="johnson")
     p.add_argument("--loss", choices=("vgg", "distill"), help="default: vgg with --vgg16, else distill")
