@@ -64,7 +64,10 @@ def test_static_scene_stays_stable(stylize):
     frames = _noisy_static(8, (PROCESS, PROCESS * 3 // 4))  # at the processing size: no upscaling, history only
     off, _ = _run("off", frames, stylize)
     stable, infos = _run("stable", frames, stylize)
-    change = lambda outs: np.mean([np.abs(a.astype(int) - b.astype(int)).mean() for a, b in zip(outs[3:], outs[4:])])
+
+    def change(outs: list[np.ndarray]) -> float:
+        return float(np.mean([np.abs(a.astype(int) - b.astype(int)).mean() for a, b in zip(outs[3:], outs[4:])]))
+
     assert all(i["confident"] > 0.9 for i in infos[1:])
     assert change(stable) < 0.6 * change(off)
 
@@ -132,7 +135,7 @@ def test_style_change_is_followed_without_lag_beyond_the_blend(stylize):
     for i in range(20):
         k = min(1.0, max(0.0, (i - 2) / 15))  # a 0.5 s fade at 30 fps
         weights = np.eye(7, dtype=np.float32)[start] * (1 - k) + np.eye(7, dtype=np.float32)[goal] * k
-        run = lambda small: stylizer.stylize(small, weights, None, 1.0)
+        run = lambda small, w=weights: stylizer.stylize(small, w, None, 1.0)  # noqa: E731
         s, _ = engine_stable.process(frame, run, PROCESS, style=weights)
         g, _ = engine_guided.process(frame, run, PROCESS)
         gaps.append(np.abs(s.astype(int) - g.astype(int)).mean())

@@ -19,12 +19,11 @@ import time
 from dataclasses import dataclass
 from typing import Sequence
 
-import cv2
 import numpy as np
 
 from emocam.errors import EmocamError
 from emocam.labels import EMOTIONS
-from emocam.pipeline.style import Stylizer, load_pack, style_vector
+from emocam.pipeline.style import Stylizer, load_pack, processing_shape, style_vector
 from emocam.pipeline.temporal import MODES, TemporalParams, TemporalStyler
 from tools import temporal_clips
 from tools.video_quality import FlickerReference, sharpness
@@ -55,7 +54,8 @@ def parse_configs(spec: str) -> list[Config]:
     for item in (s.strip() for s in spec.split(",") if s.strip()):
         mode, _, size = item.partition("@")
         if mode not in MODES + ("naive",) or not (size == "full" or size.isdigit()):
-            raise EmocamError(f"--configs: {item!r} is not MODE@SIZE (modes {', '.join(MODES)}, naive; SIZE px or full)")
+            raise EmocamError(f"--configs: {item!r} is not MODE@SIZE "
+                              f"(modes {', '.join(MODES)}, naive; SIZE px or full)")
         out.append(Config(mode, None if size == "full" else int(size)))
     return out
 
@@ -91,18 +91,14 @@ def run_config(config: Config, clip: list[np.ndarray], net: CachedNetwork) -> tu
     """Outputs of one configuration on a clip, and its per-frame info and timing."""
     engine, outputs, keyframes, resets = config.engine(), [], [], []
     started, spent = time.perf_counter(), net.spent
-    small_shape = None
     for frame in clip:
         out, info = engine.process(frame, net, config.size)
         outputs.append(out)
         keyframes.append(info["keyframe"])
         resets.append(info["reset"])
     stage_ms = ((time.perf_counter() - started) - (net.spent - spent)) * 1000 / len(clip)
-    from emocam.pipeline.style import processing_shape
-
     w, h = processing_shape(clip[0].shape[1], clip[0].shape[0], config.size)
-    small_shape = (h, w)
-    net_ms = net.median_ms(small_shape) * float(np.mean(keyframes))
+    net_ms = net.median_ms((h, w)) * float(np.mean(keyframes))
     return outputs, {"keyframes": keyframes, "resets": resets, "stage_ms": stage_ms, "ms": stage_ms + net_ms}
 
 
@@ -134,12 +130,27 @@ def bench_clip(name: str, clip: list[np.ndarray], configs: list[Config], net: Ca
         print(f"{name:11s} {config.label:15s} flicker dis {flicker['dis']:6.2f} farneback {flicker['farneback']:6.2f}"
               f"  sharpness {rows[config.label]['sharpness']:5.3f}  {info['ms']:7.1f} ms/frame", flush=True)
     for config in configs:  # ghosting against the per-frame output at the same processing size
-        per_frame = outputs_by.get(Config("guided", config.size).label) or outputs_by.get(Config("off", config.size).label)
+        same_size = (outputs_by.get(Config(mode, config.size).label) for mode in ("guided", "off"))
+        per_frame = next((o for o in same_size if o is not None), None)
         if per_frame is not None and config.mode in ("stable", "keyframe", "naive"):
             rows[config.label]["ghost"] = ghosting(outputs_by[config.label], per_frame)
-    return {"frames": len(clip), "input_error": reference.input_error, "input_errors_dis": reference.input_errors["dis"].tolist(),
+    return {"frames": len(clip), "input_error": reference.input_error,
+            "input_errors_dis": reference.input_errors["dis"].tolist(),
             "cut_pairs": {m: np.flatnonzero(~k).tolist() for m, k in reference.keep.items()},
             "full_sharpness": full_sharp, "rows": rows, "outputs": outputs_by}
+
+
+def oracle_floor(net: CachedNetwork) -> dict:
+    """The flicker of a perfectly stable stylization (tools.temporal_clips.pan_with_oracle) and of per-frame full-size
+    stylization on the same pan: what the measure itself allows for this style's texture."""
+    clip, oracle = temporal_clips.pan_with_oracle(net)
+    reference = FlickerReference(clip)
+    per_frame = [net(f) for f in clip]
+    out = {"oracle": reference.ratios(oracle), "off@full": reference.ratios(per_frame)}
+    for name, ratios in out.items():
+        print(f"{'pan (oracle)':11s} {name:15s} flicker dis {ratios['dis']:6.2f} farneback {ratios['farneback']:6.2f}",
+              flush=True)
+    return out
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -148,6 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--frames", type=int, default=90, help="frames per clip (default 90)")
     p.add_argument("--configs", default=DEFAULT_CONFIGS, help=f"MODE@SIZE list (default {DEFAULT_CONFIGS})")
     p.add_argument("--style", type=int, default=19, help="multistyle26 style index (default 19)")
+    p.add_argument("--oracle", action="store_true", help="also measure the flicker floor on a whole-pixel pan")
     p.add_argument("--json", help="write the numbers here")
     p.add_argument("--figures", help="folder for the frame strip and the warping-error plot (PNG)")
     return p
@@ -163,6 +175,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise EmocamError(f"clips not available here: {', '.join(missing)} (apt-get install opencv-doc)")
         net = CachedNetwork(args.style)
         results = {}
+        if args.oracle:
+            results["pan_oracle"] = oracle_floor(net)
         for name in clips:
             clip = temporal_clips.load_clip(name, args.frames)
             results[name] = bench_clip(name, clip, configs, net)

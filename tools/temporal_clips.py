@@ -88,6 +88,19 @@ def _paste(frame: np.ndarray, patch: np.ndarray, mask: np.ndarray, x: int, y: in
     return out.astype(np.uint8)
 
 
+def pan_with_oracle(stylize, count: int = 30, step: tuple[int, int] = (3, 1)) -> tuple[list, list]:
+    """A camera pan over the aloeL photo in whole-pixel steps, and its ideal temporally stable stylization: the
+    photo stylized once and cut with the same windows. The oracle's flicker is the measure's floor for a style."""
+    photo = cv2.cvtColor(cv2.imread(str(OPENCV_DATA / "aloeL.jpg")), cv2.COLOR_BGR2RGB)
+    canvas = cv2.resize(photo, (900, 780), interpolation=cv2.INTER_AREA)
+    styled = stylize(canvas)
+    def cut(image: np.ndarray, i: int) -> np.ndarray:
+        x, y = 40 + step[0] * i, 40 + step[1] * i
+        return image[y:y + SIZE[1], x:x + SIZE[0]].copy()
+
+    return [cut(canvas, i) for i in range(count)], [cut(styled, i) for i in range(count)]
+
+
 def load_clip(name: str, frames: int | None = None) -> list[np.ndarray]:
     """A clip by name (see CLIPS), optionally only its first `frames` frames."""
     if name == "sample":

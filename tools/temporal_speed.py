@@ -108,7 +108,8 @@ def run(args: argparse.Namespace) -> dict:
         flicker = " ".join(f"{m} {res[f'flicker_{m}']:.2f}" if res[f"flicker_{m}"] is not None else f"{m} n/a"
                            for m in ("dis", "farneback"))
         print(f"{label:15s} {res['fps']:5.2f} fps  x{res['speed_vs_peer']:.2f} vs peer (CPU time x"
-              f"{res['cpu_speed_vs_peer']:.2f})  flicker {flicker}  sharpness x{res['sharpness_vs_peer']:.2f} of the peer's")
+              f"{res['cpu_speed_vs_peer']:.2f})  flicker {flicker}  "
+              f"sharpness x{res['sharpness_vs_peer']:.2f} of the peer's")
     return {"video": str(video), "style": args.style, "rounds": args.rounds,
             "input_error": reference.input_error, "results": results}
 
