@@ -153,6 +153,29 @@ def oracle_floor(net: CachedNetwork) -> dict:
     return out
 
 
+def markdown(results: dict) -> str:
+    """One table per clip: flicker (both flows), sharpness, ghosting, network runs, ms/frame and speed."""
+    lines = []
+    for name, res in results.items():
+        if name == "pan_oracle":
+            lines += ["### pan (flicker floor)", "", "| output | flicker DIS | flicker Farneback |",
+                      "| --- | ---: | ---: |"]
+            lines += [f"| {k} | {v['dis']:.2f} | {v['farneback']:.2f} |" for k, v in res.items()] + [""]
+            continue
+        base = res["rows"].get("off@full", {}).get("ms")
+        lines += [f"### {name} ({res['frames']} frames)", "",
+                  "| mode@size | flicker DIS | flicker Farneback | sharpness | ghost | network runs | ms/frame "
+                  "| speed |",
+                  "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        for label, row in res["rows"].items():
+            ghost = f"{100 * row['ghost']:.2f}%" if "ghost" in row else "-"
+            speed = f"{base / row['ms']:.1f}x" if base else "-"
+            lines.append(f"| {label} | {row['flicker_dis']:.2f} | {row['flicker_farneback']:.2f} | "
+                         f"{row['sharpness']:.3f} | {ghost} | {row['keyframes']} | {row['ms']:.0f} | {speed} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m tools.temporal_bench", description=__doc__.split("\n")[0])
     p.add_argument("--clips", default=",".join(temporal_clips.CLIPS))
@@ -161,6 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--style", type=int, default=19, help="multistyle26 style index (default 19)")
     p.add_argument("--oracle", action="store_true", help="also measure the flicker floor on a whole-pixel pan")
     p.add_argument("--json", help="write the numbers here")
+    p.add_argument("--markdown", help="write the tables here (Markdown)")
     p.add_argument("--figures", help="folder for the frame strip and the warping-error plot (PNG)")
     return p
 
@@ -189,6 +213,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except EmocamError as exc:
         print(f"emocam: error: {exc}", file=sys.stderr)
         return 2
+    if args.markdown:
+        with open(args.markdown, "w") as f:
+            f.write(markdown(results))
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"argv": list(argv or sys.argv[1:]), "style": args.style, "clips": results}, f, indent=1)
