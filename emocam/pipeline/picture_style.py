@@ -116,11 +116,10 @@ class StyleEncoder:
         out: dict[Path, np.ndarray] = {}
         added = False
         for path in dict.fromkeys(pictures):
-            image = read_picture(path)  # checked even when cached: a pack must not point at a broken file
-            digest = sha256_file(path)
+            digest = _digest(path)  # a known sha256 is a picture that decoded well: no need to decode it again
             if digest not in cache:
                 if digest not in self.known:
-                    self.known[digest] = self.encode(image).tolist()
+                    self.known[digest] = self.encode(read_picture(path)).tolist()
                 cache[digest] = self.known[digest]
                 added = True
             self.known.setdefault(digest, cache[digest])
@@ -131,6 +130,16 @@ class StyleEncoder:
 
 
 ENCODER = StyleEncoder()
+
+
+def _digest(path: Path) -> str:
+    """The picture's sha256, or EmocamError in one line (missing, a folder, a device, unreadable)."""
+    if not Path(path).is_file():
+        read_picture(path)  # raises the reason
+    try:
+        return sha256_file(path)
+    except OSError as exc:
+        raise EmocamError(f"cannot read style picture {path}: {exc.strerror}") from None
 
 
 def _read_cache(path: Path, key: str) -> dict[str, list[float]]:
