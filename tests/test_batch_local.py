@@ -103,3 +103,12 @@ def test_ray_address_without_ray_and_json_file_are_one_line(no_ray, folder, tmp_
     assert main(["render", *clips, "-o", str(tmp_path / "o"), "--json", str(folder / "notes.txt")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and "--ray-address needs Ray" in err[0] and "--json" in err[1] and "folder" in err[1]
+
+
+def test_workers_sized_to_the_machine():
+    from emocam.batch.ray_engine import default_workers
+
+    assert default_workers({"CPU": 2.0, "memory": 17e9}, "auto") == (1, False)
+    assert default_workers({"CPU": 16.0, "memory": 128e9, "GPU": 2.0}, "auto") == (2, True)  # one per GPU
+    assert default_workers({"CPU": 16.0, "memory": 128e9, "GPU": 2.0}, "cpu") == (8, False)
+    assert default_workers({"CPU": 64.0, "memory": 6e9}, "auto") == (4, False)  # memory allows only 4

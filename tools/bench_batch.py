@@ -100,6 +100,9 @@ def projection(runs: list[dict], warmup_s: float, fps_src: float = 30.0) -> list
 
 
 def run(argv: list[str]) -> int:
+    # Ray runs its workers at nice 15; the single-process baseline runs at 0. Level them, so a busy
+    # machine does not make the workers look slower than they are.
+    os.environ.setdefault("RAY_worker_niceness", "0")
     parser = argparse.ArgumentParser(prog="python -m tools.bench --batch")
     parser.add_argument("--batch", action="store_true")
     parser.add_argument("--seconds", type=float, default=20.0, help="length of the bench clip (default 20)")

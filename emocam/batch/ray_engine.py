@@ -76,7 +76,8 @@ def start(ray, address: str | None) -> bool:
     if address:
         ray.init(address=address, **options)
     else:
-        ray.init(num_cpus=os.cpu_count(), include_dashboard=False, **options)
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        ray.init(num_cpus=cores, include_dashboard=False, **options)
     return True
 
 
@@ -164,6 +165,8 @@ class RayEngine:
         """Frames the actors report for the chunks they are rendering right now."""
         busy = {v[2] for v in inflight.values()}
         refs = [self.actors[i].progress.options(concurrency_group="poll").remote() for i in busy]
+        if not refs:
+            return 0
         ready, _ = self.ray.wait(refs, num_returns=len(refs), timeout=0.2)
         total = 0
         for ref in ready:
