@@ -170,6 +170,7 @@ class RegionStyler:
         for tid in [tid for tid, t in self._tracks.items() if t.last_time != time]:
             track = self._tracks[tid]
             track.presence -= fade
+            track.region = np.minimum(track.region, self._person)  # fading, but only where someone still is
             if track.presence <= 0:
                 del self._tracks[tid]
 
