@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterator
 
 from emocam.errors import EmocamError
@@ -29,8 +30,6 @@ def is_camera(spec: str | int) -> bool:
 
 def source_label(spec: str) -> str:
     """How the window names a source: "camera 0" or the file name."""
-    from pathlib import Path
-
     return f"camera {spec}" if is_camera(spec) else Path(spec).name
 
 

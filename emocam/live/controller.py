@@ -12,6 +12,7 @@ import queue
 import threading
 import time
 from pathlib import Path
+from typing import Any, Callable
 
 from emocam.errors import EmocamError
 from emocam.live.capture import open_live_source, paced_frames, source_label
@@ -26,7 +27,9 @@ from emocam.settings import Settings
 class Controller:
     """Runs one source at a time through the pipeline into the view, the recorder and the virtual camera."""
 
-    def __init__(self, settings: Settings, vcam_backend: str | None = None, make_pipeline=None) -> None:
+    def __init__(self, settings: Settings, vcam_backend: str | None = None,
+                 make_pipeline: Callable[..., Any] | None = None) -> None:
+        """`make_pipeline(settings, video_mode=True)` builds the step's pipeline (default: `Pipeline`)."""
         self._events: "queue.Queue[Event]" = queue.Queue()
         self.step = LiveStep(settings, self._events, make_pipeline)
         self.view = ViewOutput()
