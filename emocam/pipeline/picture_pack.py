@@ -110,10 +110,11 @@ def new_pack(folder: Path, name: str, choices: dict[str, Blend]) -> Path:
     return folder
 
 
-def set_pictures(folder: Path, choices: dict[str, Blend]) -> dict:
-    """Give emotions of the existing pictures pack in `folder` new pictures; returns the new pack.json data."""
+def set_pictures(spec: str | Path, choices: dict[str, Blend]) -> dict:
+    """Give emotions of an existing pictures pack (name or folder) new pictures; returns the new pack.json data."""
+    pack = load_pack(spec)
+    folder = pack.folder
     where = folder / "pack.json"
-    pack = load_pack(folder)
     if pack.kind != KIND:
         raise EmocamError(f"{where} is a {pack.kind} pack; only a pictures pack takes pictures")
     if not choices:
