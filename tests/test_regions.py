@@ -204,3 +204,21 @@ def test_live_window_regions_and_face_strength_controls_reach_the_pipeline(qtbot
         window.close()
     saved = json.loads(config.read_text())
     assert saved["regions"] == "person" and saved["face_strength"] == 0.2  # kept for the next run
+
+
+def test_default_face_strength_keeps_the_astronaut_recognizable(astronaut):
+    """eval_style --regions on one real face: at the default face strength the detector still finds it after
+    every style and its emotion reads the same; at face strength 1 person mode is as hard on it as frame."""
+    from tools.style.evaluate import FaceCheck
+    from tools.style.region_eval import evaluate_regions
+
+    check = FaceCheck([astronaut])
+    try:
+        results = evaluate_regions([astronaut], check, "default", (Settings().face_strength, 1.0))
+    finally:
+        check.close()
+    default = results[f"person@{Settings().face_strength:g}"]
+    assert default["face_kept"] >= 0.9 and default["emotion_score"] >= 0.8
+    assert results[f"background@{Settings().face_strength:g}"]["face_kept"] >= 0.9
+    assert default["background_styled"] > 0.99
+    assert results["person@1"]["face_kept"] == results["frame"]["face_kept"] < 0.9
