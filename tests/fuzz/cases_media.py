@@ -35,7 +35,7 @@ def decoded(path: Path) -> tuple[list[np.ndarray], list[float], list[str]]:
     with av.open(str(path)) as container:
         frames = [(f.to_ndarray(format="rgb24"), float(f.time)) for f in container.decode(video=0)]
     with av.open(str(path)) as container:
-        audio = [s.codec_context.name for s in container.streams.audio]
+        audio = [getattr(s.codec_context.codec, "canonical_name", s.codec_context.name) for s in container.streams.audio]
     return [f for f, _ in frames], [t for _, t in frames], audio
 
 
