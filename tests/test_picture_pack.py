@@ -275,3 +275,17 @@ def test_a_running_pipeline_shows_a_new_picture_on_its_next_frame(pictures, astr
     assert pipeline.stylizer is stylizer  # nothing rebuilt
     assert warmth(before.output) - warmth(after.output) > 30
     assert load_pack(folder).raw["pictures"]["neutral"].startswith("pictures/rocket-")
+
+
+@pytest.mark.parametrize("pictures, message", [
+    ([], "needs `pictures`"), ({}, "needs `pictures`"), ({"joy": "a.png"}, "unknown emotion joy"),
+    ({"happy": ""}, "must be a file name"), ({"happy": {"a.png": "x"}}, "must be a file name"),
+    ({"happy": {"a.png": -1}}, "positive weights"), ({"happy": 7}, "must be a file name"),
+    ({"happy": "missing.png"}, "not found"),
+])
+def test_a_hand_written_pack_json_with_bad_pictures_is_one_clear_error(pictures, message, tmp_path):
+    from emocam.errors import EmocamError
+
+    (tmp_path / "pack.json").write_text(json.dumps({"kind": "pictures", "pictures": pictures}))
+    with pytest.raises(EmocamError, match=message):
+        load_pack(tmp_path)

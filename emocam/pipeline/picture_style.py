@@ -66,10 +66,10 @@ def parse_blend(spec, emotion: str, where: str, base: Path | None = None) -> Ble
     """A pack.json entry (a path, or {path: weight}) as pictures with weights summing to 1."""
     items = [(spec, 1.0)] if isinstance(spec, str) else list(spec.items()) if isinstance(spec, dict) else None
     try:
-        blend = [(Path(p), float(w)) for p, w in items] if items else None
+        blend = [(Path(p), float(w)) for p, w in items if isinstance(p, str) and p.strip()] if items else None
     except (TypeError, ValueError):
         blend = None
-    if not blend or any(not str(p).strip() or not np.isfinite(w) or w <= 0 for p, w in blend):
+    if not blend or len(blend) != len(items) or any(not np.isfinite(w) or w <= 0 for _, w in blend):
         raise EmocamError(f"{where}: the picture for {emotion} must be a file name or {{file: weight}} "
                           "with positive weights")
     total = sum(w for _, w in blend)
@@ -197,7 +197,10 @@ def emotion_vectors(pictures: dict[str, Blend], vectors: dict[Path, np.ndarray])
 def load_pictures_pack(folder: Path, raw: dict) -> StylePack:
     """A pictures pack with a style vector for each emotion (the predictor runs only for uncached pictures)."""
     pictures = pack_pictures(raw, folder)
-    transform = find_model(raw.get("model", TRANSFORM_MODEL))
+    model = raw.get("model", TRANSFORM_MODEL)
+    if not isinstance(model, str) or not model:
+        raise EmocamError(f"{folder / 'pack.json'}: `model` must be a file name (default {TRANSFORM_MODEL})")
+    transform = find_model(model)
     vectors = ENCODER.vectors(folder, [p for blend in pictures.values() for p, _ in blend])
     pack = StylePack(raw.get("name", folder.name), KIND, folder, {"*": transform},
                      emotion_vectors(pictures, vectors), raw.get("description", ""), raw)
