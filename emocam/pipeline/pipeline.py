@@ -105,6 +105,7 @@ class Pipeline:
         if self.regions is None:
             self.regions = RegionStyler(PersonSegmenter(self.video_mode))
         self.regions.mode, self.regions.face_strength, self.regions.blend_s = s.regions, s.face_strength, s.blend_s
+        self.regions.temporal_mode = s.temporal
 
     def apply(self, new: Settings) -> None:
         """Take new settings: rebuild what a changed field needs, pass parameters to their stages.

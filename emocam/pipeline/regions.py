@@ -23,6 +23,7 @@ import numpy as np
 from emocam.labels import EMOTIONS
 from emocam.pipeline.faces import Face
 from emocam.pipeline.style import EmotionBlend, processing_shape
+from emocam.pipeline.temporal import TemporalStyler
 
 MODES = ("frame", "person", "background")
 MASK_SIDE = 256  # longest side of the working masks
@@ -112,13 +113,24 @@ class RegionStyler:
         self.mode = mode
         self.face_strength = face_strength
         self.blend_s = blend_s
+        self.temporal_mode = "off"  # the --temporal mode each style layer goes through (its own history)
         self._tracks: dict[int, _Track] = {}
         self._person: np.ndarray | None = None
         self._last_time: float | None = None
+        self._engines: dict[str, TemporalStyler] = {}
 
     def reset(self) -> None:
         self._tracks.clear()
+        self._engines.clear()
         self._person, self._last_time = None, None
+
+    def engines(self, styles: list[str]) -> dict[str, TemporalStyler]:
+        """A temporal engine per style on screen (kept while the style stays, dropped when it goes)."""
+        self._engines = {e: engine for e, engine in self._engines.items()
+                         if e in styles and engine.mode == self.temporal_mode}
+        for emotion in styles:
+            self._engines.setdefault(emotion, TemporalStyler(self.temporal_mode))
+        return self._engines
 
     def plan(self, image: np.ndarray, faces: list[Face], frame_weights: np.ndarray, time: float) -> RegionPlan:
         """Masks and styles for one frame; `frame_weights` ([7]) is the background's (the frame's) style."""
@@ -199,7 +211,8 @@ class RegionStyler:
         return {e: m / np.maximum(total, 1e-6) for e, m in layers.items()}
 
 
-def composite(image: np.ndarray, stylized: dict[str, np.ndarray], plan: RegionPlan, strength: float = 1.0) -> np.ndarray:
+def composite(image: np.ndarray, stylized: dict[str, np.ndarray], plan: RegionPlan,
+              strength: float = 1.0) -> np.ndarray:
     """The input with each style laid over its region: out = image + amount * strength * (styled - image), where
     styled is the per-pixel weighted mean of the stylized frames (cv2.blendLinear: one pass per style)."""
     h, w = image.shape[:2]
@@ -223,7 +236,8 @@ def composite(image: np.ndarray, stylized: dict[str, np.ndarray], plan: RegionPl
 
 def stylize_regions(styler: RegionStyler, stylizer, image: np.ndarray, faces: list[Face], frame_weights: np.ndarray,
                     time: float, process_size: int | None, strength: float) -> tuple[np.ndarray, dict, float]:
-    """The whole region step for the pipeline: plan, one network run per style in the plan, composite.
+    """The whole region step for the pipeline: plan, one network run per style in the plan (each through its own
+    temporal engine, so --temporal steadies every layer), composite.
 
     Returns the output, facts for the frame's record, and the ms spent outside the style network."""
     started = clock.perf_counter()
@@ -232,8 +246,13 @@ def stylize_regions(styler: RegionStyler, stylizer, image: np.ndarray, faces: li
     if strength <= 0:
         return image, info, (clock.perf_counter() - started) * 1000
     overhead = clock.perf_counter() - started
-    stylized = {e: stylizer.stylize(image, np.eye(len(EMOTIONS), dtype=np.float32)[EMOTIONS.index(e)],
-                                    process_size, 1.0) for e in plan.styles}
+    stylized, keyframe = {}, False
+    for emotion, engine in styler.engines(plan.styles).items():
+        weights = np.eye(len(EMOTIONS), dtype=np.float32)[EMOTIONS.index(emotion)]
+        stylized[emotion], facts = engine.process(image, lambda small, w=weights: stylizer.stylize(small, w, None, 1.0),
+                                                  process_size, style=weights)
+        keyframe = keyframe or facts["keyframe"]
+    info["keyframe"] = keyframe
     started = clock.perf_counter()
     output = composite(image, stylized, plan, strength)
     return output, info, (overhead + clock.perf_counter() - started) * 1000

@@ -43,8 +43,9 @@ def evaluate_regions(images: list[np.ndarray], face_check, pack: str = "default"
                     outputs[key], backgrounds[key] = [], []
                     for image, boxes, out in zip(images, face_check.boxes, styled):
                         styler = RegionStyler(segmenter, mode, strength)
-                        faces = [Face(box, 1.0, track_id=i + 1, emotion=emotion,
-                                      keypoints=kp) for i, (box, kp) in enumerate(boxes_with_points(face_check, image, boxes))]
+                        found = boxes_with_points(face_check, image, boxes)
+                        faces = [Face(box, 1.0, track_id=i + 1, emotion=emotion, keypoints=kp)
+                                 for i, (box, kp) in enumerate(found)]
                         plan = styler.plan(image, faces, weights, 0.0)
                         outputs[key].append(composite(image, {e: out for e in plan.styles}, plan))
                         person = styler._person
