@@ -373,3 +373,17 @@ def _(tmp):
 def _(tmp):
     image = media.image(tmp / "face.png", (64, 64))
     return still(tmp, media.corrupt(image, tmp / "bad.png", at=0.6, count=200), expect=EITHER)
+
+
+@case("images", "libpng-warning-stays-off-the-terminal", fast=True)
+def _(tmp):
+    import struct
+
+    ok, data = cv2.imencode(".png", cv2.cvtColor(media.picture(64, 64), cv2.COLOR_RGB2BGR))
+    data = data.tobytes()
+    body = b"Comment\0hello"
+    bad_text = struct.pack(">I", len(body)) + b"tEXt" + body + b"\0\0\0\0"  # wrong CRC: libpng warns
+    (tmp / "warn.png").write_bytes(data[:33] + bad_text + data[33:])
+    setup = still(tmp, tmp / "warn.png", size=(64, 64))
+    setup.subprocess = True  # the real program, whose stderr must stay empty
+    return setup
