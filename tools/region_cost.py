@@ -7,6 +7,10 @@ different emotions side by side (the astronaut, happy, and Grace Hopper, neutral
 Per mode: the median ms of the whole pipeline step, the median ms the region stage spent outside the style
 network (segmentation, masks, compositing) and the style network runs per frame. Temporal mode is `off` for
 all, so only the regions differ.
+
+`--flicker` also measures how steady each mode is: the flicker ratio of tools.video_quality (output warping
+error over the input's own, 1 = no flicker added; Farneback and DIS flow) on consecutive sample clip frames
+with the default `--temporal stable`, so moving masks that jitter or trail would show as extra flicker.
 """
 from __future__ import annotations
 
@@ -55,12 +59,36 @@ def measure(frames: list[np.ndarray], device: str, warmup: int = 3) -> dict[str,
                 "network_runs": float(np.mean([s[2] for s in v]))} for m, v in samples.items()}
 
 
+def flicker(count: int, long_side: int = 320) -> dict[str, dict[str, float]]:
+    """Flicker ratios per region mode on `count` consecutive sample clip frames (temporal stable)."""
+    from emocam.pipeline.sources import SAMPLE_CLIP
+    from tools.style.evaluate import read_frames
+    from tools.video_quality import FlickerReference
+
+    frames = read_frames(SAMPLE_CLIP, count, long_side, start=120)  # the pan to two faces
+    reference = FlickerReference(frames)
+    out = {}
+    for mode in MODES:
+        pipeline = Pipeline(Settings(regions=mode, detector="full"))
+        try:
+            outputs = [pipeline.process(f, i / 30).output for i, f in enumerate(frames)]
+        finally:
+            pipeline.close()
+        out[mode] = reference.ratios(outputs)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.region_cost", description=__doc__.split("\n")[0])
     parser.add_argument("--width", type=int, default=1280, help="input width in px (default 1280)")
     parser.add_argument("--frames", type=int, default=24, help="frames per input (default 24, 3 of them warm-up)")
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
+    parser.add_argument("--flicker", type=int, default=0, metavar="N",
+                        help="also the flicker ratio per mode on N consecutive clip frames (e.g. 40)")
     args = parser.parse_args(argv)
+    if args.flicker and args.flicker < 3:
+        print("region_cost: error: --flicker needs at least 3 frames", file=sys.stderr)
+        return 2
     if not 64 <= args.width <= 4096 or args.frames < 4:
         print("region_cost: error: --width must be 64..4096 and --frames at least 4", file=sys.stderr)
         return 2
@@ -72,6 +100,10 @@ def main(argv: list[str] | None = None) -> int:
         for mode, r in result.items():
             print(f"{name:<26}{mode:<12}{r['step_ms']:>9.1f}{r['step_ms'] / result['frame']['step_ms']:>9.2f}"
                   f"{r['regions_ms']:>12.1f}{r['network_runs']:>14.2f}")
+    if args.flicker:
+        print(f"\nflicker ratio, {args.flicker} consecutive sample clip frames, temporal stable")
+        for mode, r in flicker(args.flicker).items():
+            print(f"{mode:<12}" + "  ".join(f"{method} {value:.3f}" for method, value in r.items()))
     return 0
 
 
