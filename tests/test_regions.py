@@ -222,3 +222,16 @@ def test_default_face_strength_keeps_the_astronaut_recognizable(astronaut):
     assert results[f"background@{Settings().face_strength:g}"]["face_kept"] >= 0.9
     assert default["background_styled"] > 0.99
     assert results["person@1"]["face_kept"] == results["frame"]["face_kept"] < 0.9
+
+
+def test_two_people_with_one_emotion_cost_one_network_run():
+    """The sample clip's two smiling faces: one style on screen, so the network runs once, not once per person."""
+    from tools.style.evaluate import read_frame_set
+    from emocam.pipeline.sources import SAMPLE_CLIP
+
+    frame = read_frame_set(SAMPLE_CLIP, [200])[0]
+    results, _ = _run(Settings(regions="person", detector="full", smoothing_s=0.0, dwell_s=0.0), [frame], [0.0])
+    faces = results[0].faces
+    assert len(faces) == 2 and {f.emotion for f in faces} == {"happy"}
+    assert results[0].info["regions"]["styles"] == ["happy"]
+    assert all(f.style == {"happy": 1.0} for f in faces)
