@@ -79,23 +79,32 @@ def on_ray(clip: Path, workers: int, chunk_s: float, process_size: int, workdir:
         "open_s": statistics.mean(c["open_s"] for c in chunks),
         "warmup_s": statistics.mean(c["warmup_s"] for c in chunks if c["warmup_frames"]) if len(chunks) > 1 else 0.0,
         "warmup_frames": statistics.mean(c["warmup_frames"] for c in chunks if c["warmup_frames"]) if len(chunks) > 1 else 0,
-        "join_s": entry["join_seconds"], "worker_s_per_frame": per_frame,
+        "join_s": entry["join_seconds"], "driver_s": entry["driver_seconds"], "worker_s_per_frame": per_frame,
     }
 
 
 def projection(runs: list[dict], warmup_s: float, fps_src: float = 30.0) -> list[str]:
-    """Time for a 1-hour video and for 1000 one-minute clips on N machines like this one (2 workers each)."""
-    two = next(r for r in runs if r["workers"] == max(x["workers"] for x in runs))
-    per_frame = two["worker_s_per_frame"]  # seconds of one worker per kept frame, with its neighbours busy
-    startup = two["ray_start_s"] + max(two["actor_load_s"] or [0.0])
-    join_per_frame = two["join_s"] / two["frames"]
-    lines = ["| machines | workers | 1-hour video, 60 s chunks (60 chunks) | 1000 x 1-min clips |", "|---|---|---|---|"]
-    for n in (1, 2, 4, 8, 16, 32, 64, 128):
-        workers = n * two["workers"]
-        chunk_work = (60 * fps_src + warmup_s * fps_src) * per_frame + two["open_s"]
-        hour = startup + math.ceil(60 / min(workers, 60)) * chunk_work + join_per_frame * 3600 * fps_src
-        clips = startup + math.ceil(1000 / workers) * (60 * fps_src * per_frame + two["open_s"] + join_per_frame * 60 * fps_src)
-        lines.append(f"| {n} | {workers} | {hour / 60:.1f} min | {clips / 60:.1f} min |")
+    """Time for a 1-hour video and for 1000 one-minute clips on N machines like this one.
+
+    Each machine runs the workers of the largest measured run at their measured cost per frame. Workers
+    scale until either there are fewer chunks than workers (a single video: duration / chunk length), or
+    the driver, which stores, checks and joins every chunk on its own, becomes the slowest part."""
+    run = max(runs, key=lambda r: r["workers"])
+    per_frame = run["worker_s_per_frame"]  # seconds of one worker per kept frame, with its neighbours busy
+    startup = run["ray_start_s"] + max(run["actor_load_s"] or [0.0])
+    driver_per_frame = run["driver_s"] / run["frames"]  # storing, checksums, remux on the driver
+    lines = ["| machines | workers | 1-hour video, 60 s chunks | 1000 x 1-min clips | bound by |", "|---|---|---|---|---|"]
+    for n in (1, 2, 4, 8, 16, 32, 64, 128, 256):
+        workers = n * run["workers"]
+        chunk_work = (60 + warmup_s) * fps_src * per_frame + run["open_s"]
+        hour = startup + math.ceil(60 / min(workers, 60)) * chunk_work + driver_per_frame * 3600 * fps_src
+        clip_work = 60 * fps_src * per_frame + run["open_s"]
+        worker_time = math.ceil(1000 / workers) * clip_work
+        driver_time = driver_per_frame * 1000 * 60 * fps_src
+        clips = startup + max(worker_time, driver_time) + clip_work
+        bound = "workers" if workers < 60 else "chunks (1 video)"
+        bound += "; driver (clips)" if driver_time >= worker_time else ""
+        lines.append(f"| {n} | {workers} | {hour / 60:.1f} min | {clips / 60:.1f} min | {bound} |")
     return lines
 
 
@@ -125,12 +134,12 @@ def run(argv: list[str]) -> int:
              "", f"Single process, one chunk, no Ray: model load {base['load_s']:.1f} s, {base['frames']} frames in "
              f"{base['seconds']:.1f} s = {base['fps']:.1f} frames/s", "",
              "| workers | frames/s | wall s (after Ray start) | Ray start s | worker start + model load s | chunks | "
-             "open+seek s/chunk | warm-up s/chunk (frames) | join s | worker s/frame |", "|---" * 10 + "|"]
+             "open+seek s/chunk | warm-up s/chunk (frames) | join s | driver s | worker s/frame |", "|---" * 11 + "|"]
     for r in runs:
         loads = ", ".join(f"{s:.1f}" for s in r["actor_load_s"])
         lines.append(f"| {r['workers']} | {r['fps']:.1f} | {r['wall_s']:.1f} | {r['ray_start_s']:.1f} | {loads} | "
                      f"{r['chunks']} | {r['open_s']:.3f} | {r['warmup_s']:.1f} ({r['warmup_frames']:.0f}) | "
-                     f"{r['join_s']:.2f} | {r['worker_s_per_frame'] * 1000:.1f} ms |")
+                     f"{r['join_s']:.2f} | {r['driver_s']:.2f} | {r['worker_s_per_frame'] * 1000:.1f} ms |")
     if len(runs) > 1:
         lines += ["", f"Speed-up {runs[-1]['workers']} vs {runs[0]['workers']} workers: "
                   f"{runs[-1]['fps'] / runs[0]['fps']:.2f}x", "", "Projection (machines like this one):", ""]

@@ -7,6 +7,7 @@ Each actor has a second thread (concurrency group "poll") so the driver can ask 
 """
 from __future__ import annotations
 
+import logging
 import os
 import signal
 from collections import deque
@@ -72,6 +73,7 @@ def start(ray, address: str | None) -> bool:
     Returns whether this process started Ray (and so shuts it down)."""
     if ray.is_initialized():
         return False
+    logging.getLogger("ray").setLevel(logging.ERROR)  # Ray's start-up notices would break the one-line stderr
     options = dict(log_to_driver=False, configure_logging=False)
     if address:
         ray.init(address=address, **options)

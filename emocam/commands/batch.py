@@ -13,6 +13,7 @@ import json
 import math
 import os
 import sys
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -132,6 +133,7 @@ class BatchRun:
 
     def _store_chunk(self, job: Job, result: ChunkResult) -> None:
         """Write the chunk under a scratch name, rename, then record it (a kill in between redoes it)."""
+        started = time.perf_counter()
         target = self.journal.chunk_path(job.name, result.index)
         target.parent.mkdir(parents=True, exist_ok=True)
         if result.records is not None:
@@ -146,6 +148,7 @@ class BatchRun:
         job.left.discard(result.index)
         job.report.chunks_rendered += 1
         job.report.seconds += result.seconds
+        job.report.driver_seconds += time.perf_counter() - started
         spec = job.chunks[result.index]
         job.report.chunk_stats.append({
             "index": result.index, "frames": result.frames, "warmup_frames": spec.warmup_frames,
@@ -154,9 +157,7 @@ class BatchRun:
 
     def finish(self, job: Job, progress: BatchProgress) -> None:
         """Join the chunks (no re-encoding) with the source's audio, check, rename, record."""
-        import time as clock
-
-        started = clock.perf_counter()
+        started = time.perf_counter()
         partial = output_paths.partial_path(job.output)
         chunks = [(self.journal.chunk_path(job.name, c.index), c.start_pts) for c in job.chunks]
         try:
@@ -171,7 +172,8 @@ class BatchRun:
             self._fail(job, str(exc))
             progress.say(f"failed  {job.input}: {exc}")
             return
-        job.report.join_seconds = round(clock.perf_counter() - started, 3)
+        job.report.join_seconds = round(time.perf_counter() - started, 3)
+        job.report.driver_seconds = round(job.report.driver_seconds + job.report.join_seconds, 3)
         job.report.seconds = round(job.report.seconds + job.report.join_seconds, 2)
         job.report.status, job.report.frames = "done", frames
         job.report.fps = round(frames / job.report.seconds, 2) if job.report.seconds else 0.0
