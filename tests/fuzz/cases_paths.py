@@ -355,8 +355,8 @@ def _(tmp):
 
 # -- signals: the same line and status at any moment, the partial kept -----------------------------------------------
 for _sig in (signal.SIGINT, signal.SIGTERM):
-    for _delay in (0.3, 1.5, 4.0):
-        @case("signals", f"{_sig.name}-after-{_delay}s", fast=(_sig, _delay) in ((signal.SIGTERM, 4.0), (signal.SIGINT, 0.3)))
+    for _delay in (0.0, 1.0, 4.0):  # seconds after emocam's handlers are in: 0 is mid start-up (imports)
+        @case("signals", f"{_sig.name}-after-{_delay}s", fast=(_sig, _delay) in ((signal.SIGTERM, 4.0), (signal.SIGINT, 0.0)))
         def _(tmp, sig=_sig, delay=_delay):
             source = clip(tmp, "long.mkv", frames=400, size=(320, 240), codec="ffv1", fmt="matroska")
             setup = paths(tmp, source, tmp / "out.mp4", tmp / "out.jsonl", message="")

@@ -107,6 +107,7 @@ def run_subprocess(setup: Setup, cwd: Path, timeout: float = TIMEOUT_S) -> tuple
     try:
         if setup.stop:
             sig, delay = setup.stop
+            _wait_for_signal_handlers(process.pid)
             time.sleep(delay)
             process.send_signal(sig)
         out, err = process.communicate(timeout=timeout)
@@ -115,6 +116,21 @@ def run_subprocess(setup: Setup, cwd: Path, timeout: float = TIMEOUT_S) -> tuple
         process.communicate()
         raise AssertionError(f"hung for more than {timeout} s: {' '.join(command)}") from None
     return process.returncode, out, err
+
+
+def _wait_for_signal_handlers(pid: int, timeout: float = 30.0) -> None:
+    """Wait until emocam has installed its SIGTERM handler (Linux: SigCgt in /proc/PID/status). Before that
+    Python itself is still starting, where no program can handle a signal (a documented limit)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            return
+        caught = next((int(line.split()[1], 16) for line in status.splitlines() if line.startswith("SigCgt:")), 0)
+        if caught & (1 << (signal.SIGTERM - 1)):
+            return
+        time.sleep(0.01)
 
 
 def check_case(case: Case, tmp_path: Path) -> None:
