@@ -145,6 +145,14 @@ def test_vectors_are_cached_beside_the_pack_by_sha256(pack, pictures, tmp_path):
     ENCODER.known.clear()
     load_pack(folder)
     assert ENCODER.runs == runs + 1 and (folder / "style_vectors.json").is_file()
+    cache = json.loads((folder / "style_vectors.json").read_text())  # a damaged cache entry is recomputed
+    digest = next(iter(cache["vectors"]))
+    cache["vectors"][digest] = ["x"] * 100
+    (folder / "style_vectors.json").write_text(json.dumps(cache))
+    ENCODER.known.clear()
+    load_pack(folder)
+    assert ENCODER.runs == runs + 2
+    runs += 1
     picture = next((folder / "pictures").iterdir())  # a picture edited in place gets a new vector
     cv2.imwrite(str(picture), cv2.flip(cv2.imread(str(picture)), 0)[:, : 300])
     load_pack(folder)

@@ -146,7 +146,8 @@ def _read_cache(path: Path, key: str) -> dict[str, list[float]]:
     try:
         data = json.loads(path.read_text())
         vectors = data["vectors"] if data.get("encoder") == key else {}
-        return {k: v for k, v in vectors.items() if isinstance(v, list) and len(v) == VECTOR_SIZE}
+        return {k: v for k, v in vectors.items() if isinstance(v, list) and len(v) == VECTOR_SIZE
+                and all(isinstance(x, (int, float)) and not isinstance(x, bool) and np.isfinite(x) for x in v)}
     except (OSError, ValueError, TypeError, KeyError, AttributeError):
         return {}  # no cache yet, or one from another predictor: recompute
 
