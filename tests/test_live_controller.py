@@ -188,3 +188,14 @@ def test_the_step_keeps_only_the_newest_settings(events):
         step.send(new)
     step(frame)
     assert [s.strength for s in step.pipeline.applied] == [0.6]
+
+
+def test_a_long_running_loop_keeps_only_the_newest_timings():
+    """The live view's loop runs for hours: its per-frame timings must not grow without bound."""
+    from emocam.pipeline.loop import Processed, run_loop
+    from emocam.pipeline.sources import Frame
+
+    image = np.zeros((4, 4, 3), np.uint8)
+    frames = (Frame(image, i / 30, i) for i in range(50))
+    stats = run_loop(frames, lambda f: Processed(f, None, f.image), [], keep_ms=10)
+    assert stats.frames == 50 and len(stats.step_ms) == len(stats.read_ms) == len(stats.write_ms) == 10

@@ -12,6 +12,7 @@ from __future__ import annotations
 import queue
 import threading
 import time as clock
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Protocol, Sequence
 
@@ -60,6 +61,7 @@ def run_loop(
     latest_only: bool = False,
     stop: threading.Event | None = None,
     on_done: Callable[[Processed], None] | None = None,
+    keep_ms: int | None = None,
 ) -> LoopStats:
     """Run every frame of `frames` through `step` and write each result to every sink, in order.
 
@@ -67,6 +69,8 @@ def run_loop(
     renames its file only after a clean close). `on_done` runs on the writer thread after the sinks."""
     stop = stop or threading.Event()
     stats = LoopStats()
+    if keep_ms:  # a loop that runs for hours (the live view) keeps only the newest per-frame timings
+        stats.read_ms, stats.step_ms, stats.write_ms = (deque(maxlen=keep_ms) for _ in range(3))
     errors: list[BaseException] = []
     inbox: queue.Queue = queue.Queue(maxsize=1 if latest_only else queue_size)
     outbox: queue.Queue = queue.Queue(maxsize=queue_size)
