@@ -387,3 +387,29 @@ def _(tmp):
     setup = still(tmp, tmp / "warn.png", size=(64, 64))
     setup.subprocess = True  # the real program, whose stderr must stay empty
     return setup
+
+
+@case("images", "large-6000x4000-renders")
+def _(tmp):
+    return still(tmp, media.image(tmp / "big.png", (6000, 4000)), size=(6000, 4000))
+
+
+# -- emocam still reads pictures through the same checks ---------------------------------------------------------
+for _label in ("fifo-content", "text-style", "huge-header-content", "missing-style"):
+    @case("images", f"still-{_label}", fast=_label == "fifo-content")
+    def _(tmp, label=_label):
+        content, style = tmp / "content.png", tmp / "style.png"
+        media.image(content)
+        media.image(style)
+        if label == "fifo-content":
+            content.unlink()
+            os.mkfifo(content)
+        elif label == "text-style":
+            style.write_text("not a picture")
+        elif label == "huge-header-content":
+            media.png_header(content, 100000, 100000)
+        else:
+            style.unlink()
+        out = tmp / "still.png"
+        return Setup(["still", str(content), "--style-image", str(style), "-o", str(out), "--steps", "1"],
+                     inputs=[p for p in (content, style) if p.is_file()], outputs=[out])
