@@ -230,3 +230,11 @@ def _(tmp):
 def _(tmp):
     os.mkfifo(tmp / "model.onnx")
     return with_render(tmp, ["--emotion-model", str(tmp / "model.onnx")])
+
+
+@case("models", "int-input-in-the-real-program", fast=True)
+def _(tmp):
+    model = emotion_model(tmp / "emotion.onnx", elem="int64")
+    setup = with_render(tmp, ["--emotion-model", str(model)], message="int64", inputs=[model])
+    setup.subprocess = True  # no teardown traceback (MediaPipe, onnxruntime) after the one line
+    return setup

@@ -381,3 +381,12 @@ def _partial_kept_if_said(line: str, partial: Path) -> None:
         assert frames, "the partial file holds no frames"
     else:
         assert not partial.exists(), line
+
+
+# -- emocam models fetch: a destination that cannot be a folder is one line, before any download ----------------------
+for _label, _dest in (("proc", "/proc/models"), ("dev-full", "/dev/full"), ("a-file", "plain")):
+    @case("outputs", f"models-fetch-dest-{_label}", fast=True)
+    def _(tmp, dest=_dest):
+        (tmp / "plain").write_text("a file")
+        target = Path(dest) if dest.startswith("/") else tmp / dest
+        return Setup(["models", "fetch", "--dest", str(target)], inputs=[tmp / "plain"], message="cannot create")
