@@ -77,9 +77,9 @@ def test_scene_cut_resets_history_at_once(stylize):
     coffee = _window(skimage.data.coffee(), 150, 100)
     frames = [astronaut] * 4 + [coffee] * 2
     stable, infos = _run("stable", frames, stylize)
-    guided, _ = _run("guided", frames, stylize)
+    per_frame, _ = _run("off", frames, stylize)  # the same network output and scaling, no history
     assert [i["reset"] for i in infos] == [True, False, False, False, True, False]
-    assert np.array_equal(stable[4], guided[4])  # nothing of the astronaut is blended into the cut frame
+    assert np.array_equal(stable[4], per_frame[4])  # nothing of the astronaut is blended into the cut frame
 
 
 def test_guided_upsampling_is_sharper_than_bilinear(stylize):
@@ -111,9 +111,9 @@ def test_no_ghost_where_a_head_passed(stylize):
             frame[60:180, x:x + 105] = head[:, :max(0, min(105, 320 - x))]
         frames.append(frame)
     stable, infos = _run("stable", frames, stylize)
-    guided, _ = _run("guided", frames, stylize)
+    per_frame, _ = _run("off", frames, stylize)
     # frames 5-7: the head has gone; stable may differ from per-frame by flicker, never by a head-shaped trail
-    trail = [np.abs(s.astype(int) - g.astype(int)).max(-1) > 60 for s, g in zip(stable[5:], guided[5:])]
+    trail = [np.abs(s.astype(int) - g.astype(int)).max(-1) > 60 for s, g in zip(stable[5:], per_frame[5:])]
     assert max(t.mean() for t in trail) < 0.01
 
 
@@ -129,7 +129,7 @@ def test_style_change_is_followed_without_lag_beyond_the_blend(stylize):
     """An emotion fade on a still scene: the stable output tracks the per-frame output within a few frames."""
     stylizer = Stylizer(load_pack("default"), "cpu")
     frame = _window(skimage.data.astronaut(), 100, 40)
-    engine_stable, engine_guided = TemporalStyler("stable"), TemporalStyler("guided")
+    engine_stable, engine_off = TemporalStyler("stable"), TemporalStyler("off")
     gaps, total = [], []
     start, goal = EMOTIONS.index("neutral"), EMOTIONS.index("happy")
     for i in range(20):
@@ -137,7 +137,7 @@ def test_style_change_is_followed_without_lag_beyond_the_blend(stylize):
         weights = np.eye(7, dtype=np.float32)[start] * (1 - k) + np.eye(7, dtype=np.float32)[goal] * k
         run = lambda small, w=weights: stylizer.stylize(small, w, None, 1.0)  # noqa: E731
         s, _ = engine_stable.process(frame, run, PROCESS, style=weights)
-        g, _ = engine_guided.process(frame, run, PROCESS)
+        g, _ = engine_off.process(frame, run, PROCESS)
         gaps.append(np.abs(s.astype(int) - g.astype(int)).mean())
         total.append(g)
     change = np.abs(total[-1].astype(int) - total[0].astype(int)).mean()

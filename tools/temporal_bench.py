@@ -130,7 +130,7 @@ def bench_clip(name: str, clip: list[np.ndarray], configs: list[Config], net: Ca
         print(f"{name:11s} {config.label:15s} flicker dis {flicker['dis']:6.2f} farneback {flicker['farneback']:6.2f}"
               f"  sharpness {rows[config.label]['sharpness']:5.3f}  {info['ms']:7.1f} ms/frame", flush=True)
     for config in configs:  # ghosting against the per-frame output at the same processing size
-        same_size = (outputs_by.get(Config(mode, config.size).label) for mode in ("guided", "off"))
+        same_size = (outputs_by.get(Config(mode, config.size).label) for mode in ("off", "guided"))
         per_frame = next((o for o in same_size if o is not None), None)
         if per_frame is not None and config.mode in ("stable", "keyframe", "naive"):
             rows[config.label]["ghost"] = ghosting(outputs_by[config.label], per_frame)
