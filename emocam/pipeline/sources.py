@@ -85,7 +85,9 @@ class VideoFileSource:
         """Raise if the decoded frames fall clearly short of what the header promises (a truncated file)."""
         if self.frame_count and count < self.frame_count * (1 - TRUNCATION_TOLERANCE) - 1:
             raise EmocamError(f"{self.path} ends early: decoded {count} of {self.frame_count} frames (truncated?)")
-        if not self.frame_count and self.duration:
+        # only containers that store their length (not ones where ffmpeg guesses it from the bit rate)
+        stored = any(name in self.container.format.name for name in ("matroska", "webm", "mov", "mp4"))
+        if not self.frame_count and self.duration and stored:
             slack = max(1.0, 2 * largest_gap, TRUNCATION_TOLERANCE * self.duration)
             if self.duration - last > slack:
                 raise EmocamError(f"{self.path} ends early: frames stop at {last:.1f} s of {self.duration:.1f} s (truncated?)")
