@@ -45,16 +45,21 @@ class VideoFileSource:
         self.path = Path(path)
         self.loop = loop
         try:
-            self.container = av.open(str(self.path))
-        except (av.FFmpegError, OSError) as exc:
+            # metadata in a damaged header need not be UTF-8: replace, never fail on a title
+            self.container = av.open(str(self.path), metadata_errors="replace")
+        except (av.FFmpegError, OSError, UnicodeDecodeError) as exc:
             raise EmocamError(f"cannot open {self.path} as a video: {_reason(exc)}") from None
         text = self.container.format.name in TEXT_FORMATS or any(
-            s.codec_context.name in TEXT_CODECS for s in self.container.streams.video)
-        if text or not self.container.streams.video:
+            s.codec_context is not None and s.codec_context.name in TEXT_CODECS for s in self.container.streams.video)
+        # a stream whose codec ffmpeg cannot name (a damaged header) has no decoder: it cannot be played
+        videos = [s for s in self.container.streams.video if s.codec_context is not None]
+        if text or not videos:
             self.container.close()
-            raise EmocamError(f"{self.path} is text, not a video" if text else f"{self.path} has no video stream")
-        self.video = self.container.streams.video[0]
-        self.audio = self.container.streams.audio[0] if self.container.streams.audio else None
+            raise EmocamError(f"{self.path} is text, not a video" if text else f"{self.path} has no video stream "
+                              f"it can decode{' (damaged header?)' if self.container.streams.video else ''}")
+        self.video = videos[0]
+        audio = [s for s in self.container.streams.audio if s.codec_context is not None]
+        self.audio = audio[0] if audio else None
         self.video.thread_type = "AUTO"
         rate = self.video.average_rate or self.video.guessed_rate
         self.fps = float(rate) if rate else 30.0

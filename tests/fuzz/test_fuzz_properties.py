@@ -155,3 +155,34 @@ def test_camera_and_path_specs(spec, tmp_path):
 
     with pytest.raises(EmocamError):
         open_source(Path(tmp_path / spec) if spec else tmp_path / "missing")
+
+
+def test_a_video_with_flipped_bytes_renders_or_is_refused(request, tmp_path):
+    """Damage anywhere (header, index, frames, audio): exit 0 with a playable output, or one line and exit 2."""
+    import av
+
+    from fuzz import media
+
+    clean = media.video(tmp_path / "clean.mp4", frames=8, audio="aac", movflags="faststart").read_bytes()
+
+    @_settings(request)
+    @given(flips=st.lists(st.tuples(st.integers(0, len(clean) - 1), st.integers(0, 255)), min_size=1, max_size=12))
+    def prop(flips) -> None:
+        data = bytearray(clean)
+        for at, value in flips:
+            data[at] = value
+        source, out = tmp_path / "damaged.mp4", tmp_path / "out.mp4"
+        source.write_bytes(bytes(data))
+        out.unlink(missing_ok=True)
+        code, _, err = run_in_process(["render", str(source), "-o", str(out), "--process-size", "32"], timeout=60)
+        lines = err.strip().splitlines()
+        if code == 0:
+            assert not lines
+            with av.open(str(out)) as container:
+                assert sum(1 for _ in container.decode(video=0)) >= 1
+        else:
+            assert code == 2 and len(lines) == 1 and lines[0].startswith("emocam: error: "), (code, err)
+            assert not out.exists()
+        assert source.read_bytes() == bytes(data)
+
+    prop()
