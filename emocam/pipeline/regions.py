@@ -33,7 +33,7 @@ OVAL_GROW = (1.15, 1.35)  # face oval half-axes against half the detector box (t
 ASSIGN_SOFTNESS = 0.2  # width of the seam between two people, in face widths
 BODY_STRETCH = 3.0  # below the face, distance counts this much less (a body hangs under its face)
 PERSON_LOW, PERSON_HIGH = 0.2, 0.6  # selfie confidence mapped to 0..1 over this range (clothes often read ~0.5)
-MIN_LAYER_WEIGHT = 1e-3  # an emotion whose weight stays under this everywhere is not stylized
+MIN_LAYER_WEIGHT = 0.01  # an emotion whose weight stays under this everywhere is not stylized (end of a fade)
 
 
 @dataclass
