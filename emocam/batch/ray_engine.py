@@ -179,10 +179,13 @@ class RayEngine:
         return total
 
     def close(self) -> None:
+        """Shut down the Ray this run started (its actors go with it); on a Ray someone else started,
+        end this run's actors so their CPUs and GPUs are free again."""
+        if self.started:
+            self.ray.shutdown()
+            return
         for actor in self.actors:
             try:
                 self.ray.kill(actor)
             except Exception:  # noqa: BLE001 (already gone)
                 pass
-        if self.started:
-            self.ray.shutdown()

@@ -63,8 +63,11 @@ class BatchReport:
         lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r[:4], widths)))
                  + "  " + r[4] for r in rows]
         done = sum(f.status in ("done", "skipped") for f in self.files)
+        failed = sum(f.status == "failed" for f in self.files)
+        stopped = sum(f.status == "interrupted" for f in self.files)
         wall = clock.time() - self.started
-        lines.append(f"{done} of {len(self.files)} files done, {len(self.failed)} failed; {self.frames_rendered} "
+        lines.append(f"{done} of {len(self.files)} files done, {failed} failed"
+                     f"{f', {stopped} interrupted' if stopped else ''}; {self.frames_rendered} "
                      f"frames rendered in {wall:.1f} s ({self.frames_rendered / wall if wall else 0:.1f} fps) "
                      f"with {self.engine}")
         return "\n".join(lines)
