@@ -112,3 +112,13 @@ def test_workers_sized_to_the_machine():
     assert default_workers({"CPU": 16.0, "memory": 128e9, "GPU": 2.0}, "auto") == (2, True)  # one per GPU
     assert default_workers({"CPU": 16.0, "memory": 128e9, "GPU": 2.0}, "cpu") == (8, False)
     assert default_workers({"CPU": 64.0, "memory": 6e9}, "auto") == (4, False)  # memory allows only 4
+
+
+def test_a_truncated_video_fails_like_a_single_render(no_ray, sample_clip, folder, tmp_path):
+    truncated = tmp_path / "truncated.mp4"
+    truncated.write_bytes(sample_clip.read_bytes()[: sample_clip.stat().st_size * 6 // 10])
+    out = tmp_path / "out"
+    assert main(["render", str(truncated), str(folder / "clip0.mp4"), "-o", str(out), *FAST]) == 2
+    files = {Path(f["input"]).name: f for f in json.loads((out / REPORT_NAME).read_text())["files"]}
+    assert files["truncated.mp4"]["status"] == "failed" and "truncated" in files["truncated.mp4"]["error"]
+    assert files["clip0.mp4"]["status"] == "done" and not (out / "truncated.emocam.mp4").exists()

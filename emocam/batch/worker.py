@@ -8,6 +8,7 @@ mode timestamps, is made new per chunk.
 """
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 import time as clock
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
-import json
+import av
 
 from emocam.batch.chunks import ChunkSpec
 from emocam.commands.render import pipeline_step
@@ -104,7 +105,7 @@ def chunk_frames(source: VideoFileSource, spec: ChunkSpec) -> Iterator[Frame]:
                 keep = frame.pts >= spec.start_pts
                 yield Frame(frame.to_ndarray(format="rgb24"), float(frame.time), index if keep else -1)
                 index += keep
-    except (ValueError, OSError) as exc:
+    except (av.FFmpegError, ValueError, OSError) as exc:
         raise EmocamError(f"{spec.path} is damaged or truncated: {str(exc).splitlines()[0]}") from None
 
 

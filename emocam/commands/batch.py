@@ -94,8 +94,13 @@ class BatchRun:
         if os.path.lexists(job.output) and not self.journal.owns(job.name):
             raise EmocamError(f"{job.output} exists and was not made by this batch; move it or choose another -o")
         output_paths.plan_outputs([job.input], job.output, video=True)
-        VideoFileSource(job.input).close()  # the checks a single render makes (text, no video, sizes)
         video = probe(job.input)
+        source = VideoFileSource(job.input)  # the checks a single render makes (text, no video, sizes) ...
+        try:  # ... and its check for a file that ends before its header says
+            times = [float(pts * video.time_base) for pts in video.pts]
+            source._check_complete(video.frames, times[-1], max((b - a for a, b in zip(times, times[1:])), default=0.0))
+        finally:
+            source.close()
         job.chunks = plan_chunks(video, self.chunk_s, self.warmup_s)
         fingerprint = _fingerprint(job.input, self.settings, self.chunk_s, self.warmup_s, bool(self.records_dir))
         self.journal.start(job.name, str(job.input), fingerprint)
