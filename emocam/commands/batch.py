@@ -94,7 +94,7 @@ class BatchRun:
         if os.path.lexists(job.output) and not self.journal.owns(job.name):
             raise EmocamError(f"{job.output} exists and was not made by this batch; move it or choose another -o")
         output_paths.plan_outputs([job.input], job.output, video=True)
-        video = probe(job.input)
+        video = probe(Path(os.path.abspath(job.input)))  # workers on other machines need the full path
         source = VideoFileSource(job.input)  # the checks a single render makes (text, no video, sizes) ...
         try:  # ... and its check for a file that ends before its header says
             times = [float(pts * video.time_base) for pts in video.pts]
@@ -105,7 +105,7 @@ class BatchRun:
         fingerprint = _fingerprint(job.input, self.settings, self.chunk_s, self.warmup_s, bool(self.records_dir))
         self.journal.start(job.name, str(job.input), fingerprint)
         job.report.chunks = len(job.chunks)
-        self.by_path[str(job.input)] = job
+        self.by_path[str(video.path)] = job
         todo = []
         for spec in job.chunks:
             if self.journal.finished_chunk(job.name, spec.index) and self._records_kept(job, spec.index):
