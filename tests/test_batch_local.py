@@ -122,3 +122,14 @@ def test_a_truncated_video_fails_like_a_single_render(no_ray, sample_clip, folde
     files = {Path(f["input"]).name: f for f in json.loads((out / REPORT_NAME).read_text())["files"]}
     assert files["truncated.mp4"]["status"] == "failed" and "truncated" in files["truncated.mp4"]["error"]
     assert files["clip0.mp4"]["status"] == "done" and not (out / "truncated.emocam.mp4").exists()
+
+
+def test_a_changed_setting_renders_finished_files_again(no_ray, folder, tmp_path):
+    clips = [str(folder / "clip0.mp4"), str(folder / "clip1.mp4")]
+    out = tmp_path / "out"
+    assert main(["render", *clips, "-o", str(out), *FAST]) == 0
+    first = (out / "clip0.emocam.mp4").read_bytes()
+    assert main(["render", *clips, "-o", str(out), *FAST, "--strength", "0.3"]) == 0
+    files = json.loads((out / REPORT_NAME).read_text())["files"]
+    assert [f["status"] for f in files] == ["done", "done"] and all(f["chunks_rendered"] == 1 for f in files)
+    assert (out / "clip0.emocam.mp4").read_bytes() != first

@@ -75,12 +75,15 @@ class Journal:
     def chunk_path(self, name: str, index: int, suffix: str = ".mp4") -> Path:
         return self.chunk_folder(name) / f"chunk-{index:05d}{suffix}"
 
-    def start(self, name: str, source: str, fingerprint: str) -> dict:
-        """The entry for `name`; a new one when the input or anything that shapes the output changed."""
+    def start(self, name: str, source: str, output_key: str, chunk_key: str) -> dict:
+        """The entry for `name`: a new one when the input or a setting changed (`output_key`); its
+        finished chunks are dropped when the chunking changed (`chunk_key`)."""
         entry = self.files.get(name)
-        if not entry or entry.get("fingerprint") != fingerprint:
-            entry = {"input": source, "fingerprint": fingerprint, "status": "pending", "chunks": {}}
+        if not entry or entry.get("output_key") != output_key:
+            entry = {"input": source, "output_key": output_key, "status": "pending", "chunks": {}}
             self.files[name] = entry
+        if entry.get("chunk_key") != chunk_key:
+            entry.update(chunk_key=chunk_key, chunks={})
         return entry
 
     def owns(self, name: str) -> bool:
@@ -104,9 +107,11 @@ class Journal:
         self.files[name].update(status="failed", error=error)
         self.save()
 
-    def finished_file(self, name: str, output: Path) -> bool:
+    def finished_file(self, name: str, output: Path, output_key: str) -> bool:
+        """Rendered from this input with these settings, and the file is still as it was written."""
         entry = self.files.get(name) or {}
-        return entry.get("status") == "done" and intact(output, entry.get("frames"), entry.get("sha256"))
+        return (entry.get("status") == "done" and entry.get("output_key") == output_key
+                and intact(output, entry.get("frames"), entry.get("sha256")))
 
     def save(self) -> None:
         """Atomically: a temporary file, flushed to disk, renamed over the journal."""

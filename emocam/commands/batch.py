@@ -51,11 +51,14 @@ def _load_ray():
     return ray
 
 
-def _fingerprint(path: Path, settings: Settings, chunk_s: float, warmup_s: float, records: bool) -> str:
-    """What shapes an output: the input file (size, modification time), every setting and the chunking."""
-    info = os.stat(path)
+def _output_key(path: Path, settings: Settings, records: bool) -> str:
+    """What shapes an output: the input file (size, modification time) and every setting."""
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        raise EmocamError(f"cannot read {path}: {exc.strerror}") from None
     what = {"input": os.path.realpath(path), "size": info.st_size, "mtime_ns": info.st_mtime_ns,
-            "settings": asdict(settings), "chunk_s": chunk_s, "warmup_s": warmup_s, "records": records}
+            "settings": asdict(settings), "records": records}
     return hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -87,7 +90,10 @@ class BatchRun:
         return todo
 
     def _plan_one(self, job: Job) -> list[ChunkSpec]:
-        if self.journal.finished_file(job.name, job.output):
+        if not os.path.exists(job.input):
+            raise EmocamError(f"input not found: {job.input}")
+        output_key = _output_key(job.input, self.settings, bool(self.records_dir))
+        if self.journal.finished_file(job.name, job.output, output_key):
             entry = self.journal.files[job.name]
             job.report.status, job.report.frames = "skipped", entry["frames"]
             return []
@@ -102,8 +108,7 @@ class BatchRun:
         finally:
             source.close()
         job.chunks = plan_chunks(video, self.chunk_s, self.warmup_s)
-        fingerprint = _fingerprint(job.input, self.settings, self.chunk_s, self.warmup_s, bool(self.records_dir))
-        self.journal.start(job.name, str(job.input), fingerprint)
+        self.journal.start(job.name, str(job.input), output_key, f"{output_key}:{self.chunk_s}:{self.warmup_s}")
         job.report.chunks = len(job.chunks)
         self.by_path[str(video.path)] = job
         todo = []
