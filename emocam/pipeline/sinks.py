@@ -31,6 +31,7 @@ KEYFRAME_INTERVAL_S = 1.0
 # Audio codecs a fragmented MP4 takes packet for packet; anything else (PCM, and AC-3/E-AC-3, which the
 # MP4 muxer cannot place before its first fragment) is re-encoded to AAC.
 MP4_AUDIO = {"aac", "mp3", "opus", "alac", "flac"}
+AAC_RATES = {96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350}
 
 
 class VideoSink:
@@ -94,8 +95,10 @@ class VideoSink:
         if not mp4 or codec in MP4_AUDIO:
             return self.container.add_stream_from_template(audio), None
         # e.g. PCM in an AVI: MP4 cannot carry it, so it is re-encoded to AAC
-        encoder = self.container.add_stream("aac", rate=audio.codec_context.sample_rate)
-        return encoder, av.AudioResampler(format="fltp", layout=audio.codec_context.layout, rate=audio.codec_context.sample_rate)
+        rate = audio.codec_context.sample_rate
+        rate = rate if rate in AAC_RATES else 48000  # e.g. 192 kHz PCM: AAC stops at 96 kHz
+        encoder = self.container.add_stream("aac", rate=rate)
+        return encoder, av.AudioResampler(format="fltp", layout=audio.codec_context.layout, rate=rate)
 
     def write(self, item: "Processed") -> None:
         """The frame loop's sink interface: encode the item's image at its source time."""

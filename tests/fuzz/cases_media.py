@@ -413,3 +413,10 @@ for _label in ("fifo-content", "text-style", "huge-header-content", "missing-sty
         out = tmp / "still.png"
         return Setup(["still", str(content), "--style-image", str(style), "-o", str(out), "--steps", "1"],
                      inputs=[p for p in (content, style) if p.is_file()], outputs=[out])
+
+
+for _rate, _layout in ((192000, "stereo"), (8000, "mono"), (96000, "7.1"), (11025, "quad")):
+    @case("formats", f"audio-pcm-{_rate}hz-{_layout}", fast=_rate == 192000)
+    def _(tmp, rate=_rate, layout=_layout):
+        clip = media.video(tmp / "clip.mov", fmt="mov", audio="pcm_s16le", audio_rate=rate, layout=layout)
+        return valid(tmp, clip, 6, (64, 48), audio=["aac"])
