@@ -164,7 +164,9 @@ def main(argv: list[str] | None = None) -> int:
         return dispatch(args)
     except EmocamError as exc:
         message = str(exc).replace("\n", " ")
-        if _received and not message.startswith(("interrupted", "terminated")):
+        if _received and message.startswith("interrupted"):  # the command's own word for any signal
+            message = _signal_name(_received[0]) + message[len("interrupted"):]
+        elif _received and not message.startswith("terminated"):
             message = f"{_signal_name(_received[0])}: {message}"
         _say(message)
         return 128 + _received[0] if _received else 2

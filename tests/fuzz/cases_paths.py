@@ -359,7 +359,8 @@ for _sig in (signal.SIGINT, signal.SIGTERM):
         @case("signals", f"{_sig.name}-after-{_delay}s", fast=(_sig, _delay) in ((signal.SIGTERM, 4.0), (signal.SIGINT, 0.0)))
         def _(tmp, sig=_sig, delay=_delay):
             source = clip(tmp, "long.mkv", frames=400, size=(320, 240), codec="ffv1", fmt="matroska")
-            setup = paths(tmp, source, tmp / "out.mp4", tmp / "out.jsonl", message="")
+            setup = paths(tmp, source, tmp / "out.mp4", tmp / "out.jsonl",
+                          message="interrupted" if sig == signal.SIGINT else "terminated")
             setup.argv[setup.argv.index("32")] = "0"
             setup.stop, setup.code = (sig, delay), 128 + sig
             setup.on_failure = lambda line: _partial_kept_if_said(line, tmp / "out.partial.mp4")
