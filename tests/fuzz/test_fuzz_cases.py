@@ -4,7 +4,6 @@ The fast subset runs in a normal `pytest`; the whole set runs with `pytest --fuz
 """
 from __future__ import annotations
 
-import pytest
 
 from fuzz.cases import ALL_CASES
 from fuzz.harness import check_case
