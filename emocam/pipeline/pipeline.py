@@ -11,6 +11,7 @@ import time as clock
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from emocam.errors import EmocamError
@@ -176,8 +177,10 @@ class Pipeline:
             output = image
         elif self.regions is None:  # the temporal engine decides how the small stylization becomes this frame
             output, temporal = self.temporal.process(
-                image, lambda small: self.stylizer.stylize(small, weights, None, s.strength), s.process_size or None,
+                image, lambda small: self.stylizer.stylize(small, weights, None, 1.0), s.process_size or None,
                 style=weights)
+            if s.strength < 1:  # mixed at full size, so the original's detail stays sharp
+                output = cv2.addWeighted(output, float(s.strength), image, float(1 - s.strength), 0.0)
             info = {"keyframe": temporal["keyframe"], "temporal_reset": temporal["reset"]}
         else:
             output, info, timings["regions"] = stylize_regions(self.regions, self.stylizer, image, faces, weights,
