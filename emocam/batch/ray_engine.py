@@ -99,14 +99,19 @@ class RayEngine:
     def __init__(self, ray, settings: Settings, records: bool, workers: int | None, address: str | None) -> None:
         self.ray = ray
         self.started = start(ray, address)
-        default, on_gpu = default_workers(ray.cluster_resources(), settings.device)
-        self.workers = max(1, workers or default)
+        resources = ray.cluster_resources()
+        default, on_gpu = default_workers(resources, settings.device)
+        # never more actors than the cluster can place: a worker left waiting for a CPU would hold its chunks
+        room = int(resources.get("GPU", 0)) if on_gpu else int(resources.get("CPU", 1))
+        self.workers = max(1, min(workers or default, room))
+        self.capped = (workers or default) > self.workers
         remote = ray.remote(max_restarts=RESTARTS, max_task_retries=RESTARTS,
                             concurrency_groups={"render": 1, "poll": 1})(ChunkActor)
         remote = remote.options(num_cpus=1, num_gpus=1 if on_gpu else 0)
         self.actors = [remote.remote(settings, records) for _ in range(self.workers)]
         where = address or "a local Ray instance"
-        self.description = f"{self.workers} Ray worker{'s' * (self.workers > 1)}{' on GPUs' if on_gpu else ''} on {where}"
+        self.description = (f"{self.workers} Ray worker{'s' * (self.workers > 1)}{' on GPUs' if on_gpu else ''} on {where}"
+                            + (f" (--workers {workers}: the cluster has room for {room})" if self.capped else ""))
         self.load_s: list[float] = []
 
     def run(self, specs: Sequence[ChunkSpec], on_result: OnResult, on_progress: OnProgress, wanted: Wanted) -> None:
