@@ -118,8 +118,11 @@ def test_folder_with_a_broken_file(cluster, clip_folder, tmp_path, capsys):
 def test_chunked_render_matches_a_single_render(cluster, long_list, single, tmp_path):
     out = tmp_path / "out"
     assert main(["render", str(long_list), "-o", str(out), "--json", str(tmp_path / "records"), *CHUNKED, *FAST]) == 0
-    (long,) = report(out)["files"]
+    done = report(out)
+    (long,) = done["files"]
     assert long["chunks"] == 3 and long["chunks_rendered"] == 3 and long["status"] == "done"
+    # the networks loaded once per worker (2), not per chunk (3)
+    assert len(done["worker_load_seconds"]) == 2 and len({c["worker"] for c in long["chunk_stats"]}) <= 2
     assert_matches_single(out / "long.emocam.mp4", tmp_path / "records" / "long.emocam.jsonl", single)
 
 

@@ -80,17 +80,20 @@ def on_ray(clip: Path, workers: int, chunk_s: float, process_size: int, workdir:
         "warmup_s": statistics.mean(c["warmup_s"] for c in chunks if c["warmup_frames"]) if len(chunks) > 1 else 0.0,
         "warmup_frames": statistics.mean(c["warmup_frames"] for c in chunks if c["warmup_frames"]) if len(chunks) > 1 else 0,
         "join_s": entry["join_seconds"], "driver_s": entry["driver_seconds"], "worker_s_per_frame": per_frame,
+        "processed": entry["frames"] + sum(c["warmup_frames"] for c in chunks),
     }
 
 
 def projection(runs: list[dict], warmup_s: float, fps_src: float = 30.0) -> list[str]:
     """Time for a 1-hour video and for 1000 one-minute clips on N machines like this one.
 
-    Each machine runs the workers of the largest measured run at their measured cost per frame. Workers
-    scale until either there are fewer chunks than workers (a single video: duration / chunk length), or
-    the driver, which stores, checks and joins every chunk on its own, becomes the slowest part."""
+    Each machine runs the workers of the largest measured run at the rate that run really reached
+    (frames processed, warm-up included, over its wall time after the workers came up). Workers scale
+    until either there are fewer chunks than workers (a single video: duration / chunk length), or the
+    driver, which stores, checks and joins every chunk on its own, becomes the slowest part."""
     run = max(runs, key=lambda r: r["workers"])
-    per_frame = run["worker_s_per_frame"]  # seconds of one worker per kept frame, with its neighbours busy
+    rate = run["processed"] / (run["wall_s"] - max(run["actor_load_s"] or [0.0]))  # frames/s of the machine
+    per_frame = run["workers"] / rate  # seconds of one worker per frame, with its neighbours busy
     startup = run["ray_start_s"] + max(run["actor_load_s"] or [0.0])
     driver_per_frame = run["driver_s"] / run["frames"]  # storing, checksums, remux on the driver
     lines = ["| machines | workers | 1-hour video, 60 s chunks | 1000 x 1-min clips | bound by |", "|---|---|---|---|---|"]

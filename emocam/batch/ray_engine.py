@@ -137,6 +137,7 @@ class RayEngine:
                     on_result(spec, result, error)
             self._collect_hellos(hellos)
             on_progress(self._frames_in_flight(inflight))
+        self._collect_hellos(hellos, timeout=1.0)
         if not alive and todo:
             raise EmocamError("every Ray worker died; see the Ray logs (ray status, /tmp/ray/session_latest/logs)")
 
@@ -157,10 +158,11 @@ class RayEngine:
                 return None, None
             return None, f"chunk {spec.index} lost {attempt} times with its worker: {str(exc).splitlines()[0]}"
 
-    def _collect_hellos(self, hellos: dict) -> None:
+    def _collect_hellos(self, hellos: dict, timeout: float = 0.0) -> None:
+        """Each worker's model load time, as workers come up."""
         if not hellos:
             return
-        ready, _ = self.ray.wait(list(hellos), num_returns=len(hellos), timeout=0)
+        ready, _ = self.ray.wait(list(hellos), num_returns=len(hellos), timeout=timeout)
         for ref in ready:
             hellos.pop(ref)
             try:
