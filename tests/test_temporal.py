@@ -119,7 +119,7 @@ def test_no_ghost_where_a_head_passed(stylize):
         return max(float((np.abs(s.astype(int) - g.astype(int)).max(-1) > 60).mean())
                    for s, g in zip(outputs[5:], per_frame[5:]))
 
-    naive = trail(TemporalParams(sigma=1e9, cut_fraction=0.0))
+    naive = trail(TemporalParams(sigma=1e9, cut_fraction=0.0, margin=0))
     assert naive > 0.05  # the trail is there to be seen when the history is trusted blindly
     assert trail(None) < min(0.012, 0.15 * naive)
 

@@ -45,7 +45,7 @@ class Config:
 
     def engine(self) -> TemporalStyler:
         if self.mode == "naive":
-            return TemporalStyler("stable", TemporalParams(sigma=1e9, cut_fraction=0.0))
+            return TemporalStyler("stable", TemporalParams(sigma=1e9, cut_fraction=0.0, margin=0))
         return TemporalStyler(self.mode)
 
 

@@ -48,6 +48,7 @@ class TemporalParams:
     sigma: float = 0.12  # input mismatch (0..1) at which the history's confidence is 1/e
     margin: int = 6  # px (processing size) around a mismatch that do not trust the history either: the network
     # sees beyond a pixel, so what moved leaves traces in the styling around it
+    strong: float = 0.1  # mismatch (0..1) that counts as something moved or changed, for `margin`
     cut_fraction: float = 0.4  # fewer confident pixels than this: a scene cut, history reset
     keyframe_every: int = 3  # keyframe mode: run the network at least every Nth frame
     keyframe_fraction: float = 0.85  # keyframe mode: fewer confident pixels than this forces a keyframe
@@ -214,8 +215,11 @@ class TemporalStyler:
         maps = np.stack([gx + flow[..., 0], gy + flow[..., 1]], -1)
         warped_in = cv2.remap(self._prev_small, maps, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         mismatch = cv2.absdiff(small, warped_in).max(-1).astype(np.float32) / 255.0
-        margin = 2 * self.params.margin + 1
-        mismatch = cv2.dilate(cv2.blur(mismatch, (3, 3)), np.ones((margin, margin), np.uint8))
+        mismatch = cv2.blur(mismatch, (3, 3))
         inside = (maps[..., 0] >= 0) & (maps[..., 0] <= w - 1) & (maps[..., 1] >= 0) & (maps[..., 1] <= h - 1)
         confidence = np.exp(-(mismatch / self.params.sigma) ** 2) * inside
+        if self.params.margin:  # distrust the surroundings of what moved or changed (not of mere noise)
+            margin = 2 * self.params.margin + 1
+            changed = (mismatch > self.params.strong).astype(np.uint8)
+            confidence *= 1 - cv2.dilate(changed, np.ones((margin, margin), np.uint8))
         return maps, confidence.astype(np.float32)
