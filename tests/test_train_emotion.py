@@ -14,12 +14,13 @@ import pytest
 
 from emocam.errors import EmocamError
 from emocam.labels import EMOTIONS
+from emocam.modelstore.manifest import find_model
 from tools.emotion import data as ed
 from tools.emotion import formats
 from tools.emotion import evaluate as eval_emotion, make_dataset as make_emotion_dataset, report as emotion_report, train as train_emotion
 
 ROOT = Path(__file__).resolve().parent.parent
-FER_MODEL = ROOT / "models" / "emotion_fer_minixception.onnx"
+FER_MODEL = find_model("emotion_fer_minixception.onnx")  # bundled with the package
 
 
 @pytest.fixture(scope="module")
@@ -211,7 +212,6 @@ def test_tiny_training_export_and_eval(generated: dict[str, Path], tmp_path: Pat
     assert accuracies[0] == pytest.approx(accuracies[1]) == pytest.approx(rep["results"]["test"]["accuracy"])
 
 
-@pytest.mark.skipif(not FER_MODEL.is_file(), reason="default FER model not in models/")
 def test_eval_default_fer_model(generated: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
     # 64x64 gray, range [-1, 1]: fed per its metadata; on the FER-format set's PrivateTest rows.
     assert eval_emotion.main(["--model", str(FER_MODEL), "--data", str(generated["fer2013"])]) == 0

@@ -50,7 +50,7 @@ def overfit(net: torch.nn.Module, loss_fn, x: torch.Tensor, steps: int, lr: floa
 def test_vgg_loss_goes_down_with_a_state_dict_file(tmp_path, astronaut):
     vgg = VGG16Features.from_file(write_random_vgg16(tmp_path / "vgg16.pth"))
     style = content.image_tensor(read_image(content.OPENCV_DATA / "starry_night.jpg"), 48) \
-        if (train_style.OPENCV_DATA / "starry_night.jpg").is_file() else torch.rand(1, 3, 48, 64)
+        if (content.OPENCV_DATA / "starry_night.jpg").is_file() else torch.rand(1, 3, 48, 64)
     loss = PerceptualLoss(vgg, style, ["relu2_2"], ["relu1_2", "relu2_2", "relu3_3", "relu4_3"], 1.0, 4e5)
     torch.manual_seed(0)
     first, last = overfit(SlimNet(), lambda y, x: loss(y, x)["total"], fixed_batch(astronaut), 8)
