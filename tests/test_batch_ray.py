@@ -15,7 +15,7 @@ import pytest
 from emocam.batch.ray_engine import KILL_ONCE_ENV
 from emocam.batch.report import REPORT_NAME
 from emocam.cli import main
-from test_batch_clips import cut_clip, sample_cuts  # noqa: F401 (fixture)
+from test_batch_clips import sample_cuts  # noqa: F401 (fixture)
 
 ray = pytest.importorskip("ray")
 FAST = ["--process-size", "64"]

@@ -13,7 +13,8 @@ DEFAULT_CHUNK_S = 60.0
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options that only a batch (several inputs, or -o OUTDIR with a folder, glob or list) uses."""
-    group = parser.add_argument_group("batch (several inputs, a folder of videos, a glob or a list file; -o OUTDIR)")
+    group = parser.add_argument_group("batch (several inputs, a folder of videos, a glob or a list file; "
+                                      "-o OUTDIR; --json names a folder, one records file per input)")
     group.add_argument("--workers", type=int, metavar="N", help="Ray workers to start (default: one per GPU, "
                        "else one per 2 CPU cores that memory allows)")
     group.add_argument("--ray-address", metavar="auto|ray://HOST:PORT", help="join an existing Ray cluster "
