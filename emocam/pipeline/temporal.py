@@ -97,6 +97,9 @@ def keep_texture(blended: np.ndarray, current: np.ndarray, sigma: float = 1.5, m
     return low + gain * band
 
 
+MIN_FLOW_SIDE = 32  # px: the shortest side DIS flow is computed on
+
+
 class TemporalStyler:
     """Per-stream state: the previous small input and stylization. One instance per video stream."""
 
@@ -196,7 +199,10 @@ class TemporalStyler:
     def _flow(self, current: np.ndarray, previous: np.ndarray) -> np.ndarray:
         """DIS flow from the current to the previous grey frame, computed at most `flow_size` px long side."""
         h, w = current.shape[:2]
+        if min(h, w) < MIN_FLOW_SIDE:  # DIS's pyramid needs some height: a sliver of a frame is taken as still
+            return np.zeros((h, w, 2), np.float32)
         scale = min(1.0, self.params.flow_size / max(h, w)) if self.params.flow_size else 1.0
+        scale = max(scale, min(1.0, MIN_FLOW_SIDE / min(h, w)))
         if scale == 1.0:
             return self._dis.calc(current, previous, None)
         size = (max(8, round(w * scale)), max(8, round(h * scale)))
