@@ -136,6 +136,15 @@ def _close(sinks: list[Sink]) -> None:
         raise errors[0]
 
 
+def _abandon(exc: BaseException, sinks: list[Sink]) -> str:
+    """Close what was written so far (the first problem is the one reported) and say why the render stopped."""
+    try:
+        _close(sinks)
+    except EmocamError:
+        pass
+    return "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc)
+
+
 def _render_video(source: VideoFileSource, plan: OutputPlan, settings: Settings) -> int:
     output, partial = plan.output, plan.partial
     pipeline = Pipeline(settings, video_mode=True)
@@ -151,11 +160,7 @@ def _render_video(source: VideoFileSource, plan: OutputPlan, settings: Settings)
         sinks += _json_sink(plan)
         run_loop(source.frames(on_audio=video.write_audio), pipeline_step(pipeline, settings), sinks, on_done=done)
     except (KeyboardInterrupt, EmocamError) as exc:
-        try:
-            _close(sinks)
-        except EmocamError:
-            pass  # the first problem is the one reported
-        reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc)
+        reason = _abandon(exc, sinks)
         if video.frames_written == 0:
             for scratch in (partial, plan.json_partial):
                 if scratch is not None:
@@ -190,11 +195,7 @@ def _render_images(source: ImageSource, plan: OutputPlan, settings: Settings, ar
         sinks += _json_sink(plan)
         run_loop(source.frames(), pipeline_step(pipeline, settings, still=True), sinks, on_done=done)
     except (KeyboardInterrupt, EmocamError) as exc:
-        try:
-            _close(sinks)
-        except EmocamError:
-            pass  # the first problem is the one reported
-        reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc)
+        reason = _abandon(exc, sinks)
         written = images.frames_written if sinks else 0
         if not written:
             if plan.json_partial is not None:

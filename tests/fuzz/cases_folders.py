@@ -9,16 +9,9 @@ import cv2
 from fuzz import media
 from fuzz.cases_media import expect_video
 from fuzz.cases_paths import clip, paths
-from fuzz.harness import EITHER, FAIL, OK, Case, Setup
+from fuzz.harness import EITHER, FAIL, OK, case_registry, Setup
 
-CASES: list[Case] = []
-
-
-def case(category: str, name: str, fast: bool = False):
-    def register(build):
-        CASES.append(Case(name, category, build, fast))
-        return build
-    return register
+CASES, case = case_registry()
 
 
 # -- names with spaces, newlines, unicode, dashes -----------------------------------------------------------------

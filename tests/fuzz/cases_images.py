@@ -9,16 +9,9 @@ import numpy as np
 
 from fuzz import media
 from fuzz.cases_media import render
-from fuzz.harness import EITHER, OK, Case, Setup
+from fuzz.harness import EITHER, OK, case_registry, Setup
 
-CASES: list[Case] = []
-
-
-def case(category: str, name: str, fast: bool = False):
-    def register(build):
-        CASES.append(Case(name, category, build, fast))
-        return build
-    return register
+CASES, case = case_registry()
 
 
 # -- images ----------------------------------------------------------------------------------------------

@@ -8,18 +8,11 @@ import av
 import numpy as np
 
 from fuzz import media
-from fuzz.harness import EITHER, FAIL, OK, Case, Setup
+from fuzz.harness import EITHER, FAIL, OK, case_registry, Setup
 
 SAMPLE = Path(__file__).resolve().parents[2] / "emocam" / "data" / "sample.mp4"
 FAST_RENDER = ["--process-size", "32", "--device", "cpu"]
-CASES: list[Case] = []
-
-
-def case(category: str, name: str, fast: bool = False):
-    def register(build):
-        CASES.append(Case(name, category, build, fast))
-        return build
-    return register
+CASES, case = case_registry()
 
 
 def render(tmp: Path, source: Path | str, out: str = "out.mp4", *extra: str, expect: str = FAIL, message: str = "",

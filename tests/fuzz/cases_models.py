@@ -7,18 +7,11 @@ from pathlib import Path
 
 from fuzz import media
 from fuzz.cases_media import FAST_RENDER, expect_video
-from fuzz.harness import FAIL, OK, Case, Setup
+from fuzz.harness import FAIL, OK, case_registry, Setup
 
-CASES: list[Case] = []
+CASES, case = case_registry()
 EMOTIONS = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
 GOOD_STYLES = {"angry": 20, "disgust": 13, "fear": 6, "happy": 5, "sad": 19, "surprise": 3, "neutral": 18}
-
-
-def case(category: str, name: str, fast: bool = False):
-    def register(build):
-        CASES.append(Case(name, category, build, fast))
-        return build
-    return register
 
 
 def with_render(tmp: Path, extra: list[str], *, expect=FAIL, message="", inputs: list[Path] = ()) -> Setup:

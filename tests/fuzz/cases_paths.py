@@ -8,16 +8,9 @@ from pathlib import Path
 
 from fuzz import media
 from fuzz.cases_media import FAST_RENDER, expect_video
-from fuzz.harness import FAIL, OK, Case, Setup
+from fuzz.harness import FAIL, OK, case_registry, Setup
 
-CASES: list[Case] = []
-
-
-def case(category: str, name: str, fast: bool = False):
-    def register(build):
-        CASES.append(Case(name, category, build, fast))
-        return build
-    return register
+CASES, case = case_registry()
 
 
 def clip(tmp: Path, name: str = "clip.mp4", **kwargs) -> Path:

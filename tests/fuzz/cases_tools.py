@@ -5,16 +5,9 @@ import os
 from pathlib import Path
 
 from fuzz import media
-from fuzz.harness import Case, Setup
+from fuzz.harness import case_registry, Setup
 
-CASES: list[Case] = []
-
-
-def case(category: str, name: str, fast: bool = False):
-    def register(build):
-        CASES.append(Case(name, category, build, fast))
-        return build
-    return register
+CASES, case = case_registry()
 
 
 def live(argv: list[str], inputs: list[Path], message: str = "", outputs: list[Path] = ()) -> Setup:

@@ -54,6 +54,19 @@ class Case:
         return f"{self.category}-{self.name}"
 
 
+def case_registry() -> tuple[list[Case], Callable]:
+    """A module's list of cases and the `@case(category, name, fast=False)` decorator that fills it."""
+    cases: list[Case] = []
+
+    def case(category: str, name: str, fast: bool = False):
+        def register(build):
+            cases.append(Case(name, category, build, fast))
+            return build
+        return register
+
+    return cases, case
+
+
 def digest(path: Path) -> str:
     """sha256 of a file, of every file in a folder, or a marker for special files and absent paths."""
     if not os.path.lexists(path):
