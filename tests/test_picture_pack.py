@@ -297,3 +297,77 @@ def test_a_hand_written_pack_json_with_bad_pictures_is_one_clear_error(pictures,
     (tmp_path / "pack.json").write_text(json.dumps({"kind": "pictures", "pictures": pictures}))
     with pytest.raises(EmocamError, match=message):
         load_pack(tmp_path)
+
+
+def test_style_editor_takes_a_dropped_picture_on_the_row_under_it(qtbot, pictures):
+    from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent
+
+    from emocam.live.style_editor import StyleEditor
+
+    editor = StyleEditor()
+    qtbot.addWidget(editor)
+    editor.show()
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(pictures["cold"]))])
+
+    def drag_enter(y: int) -> bool:
+        event = QDragEnterEvent(QPoint(10, y), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                                Qt.KeyboardModifier.NoModifier)
+        event.ignore()
+        editor.dragEnterEvent(event)
+        return event.isAccepted()
+
+    editor.set_pack({e: 0 for e in EMOTIONS}, 26, True)  # a multistyle pack takes no pictures
+    assert not drag_enter(10) and not editor.choose_buttons["sad"].isVisible()
+    thumbnail = cv2.resize(cv2.imread(str(pictures["warm"]))[..., ::-1], (56, 56))
+    editor.set_pack({e: "coffee.png" if e == "happy" else "as the mean" for e in EMOTIONS}, 0, False,
+                    {"happy": np.ascontiguousarray(thumbnail)})
+    assert editor.choose_buttons["sad"].isVisible() and not editor.previews["happy"].pixmap().isNull()
+    got = []
+    editor.picture_chosen.connect(lambda emotion, path: got.append((emotion, path)))
+    y = editor.combos["sad"].geometry().center().y()
+    assert drag_enter(y)
+    drop = QDropEvent(QPointF(10, y), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                      Qt.KeyboardModifier.NoModifier)
+    editor.dropEvent(drop)
+    assert got == [("sad", str(pictures["cold"]))]
+
+
+def test_live_window_restyles_with_a_dropped_picture(qtbot, pictures, tmp_path, monkeypatch):
+    """The live window on the sample clip with a pictures pack: a new picture for the emotion in use shows up
+    in the stylized frames (and as the row's thumbnail) without restarting anything."""
+    import time
+
+    from emocam.live.window import MainWindow
+    from emocam.pipeline.sources import SAMPLE_CLIP
+    from emocam.settings import SettingsFile
+
+    monkeypatch.setenv("EMOCAM_MODELS", str(tmp_path / "models"))  # the new pack is found by name there
+    assert main(["pack", "new", "livepics", "--neutral", str(pictures["warm"])]) == 0
+    config = tmp_path / "live.json"
+    config.write_text(json.dumps({"pack": "livepics", "process_size": 128, "device": "cpu", "temporal": "off"}))
+    window = MainWindow(SettingsFile(config), source=str(SAMPLE_CLIP))
+    window.show()
+    try:
+        def shift() -> float:
+            shown = window.last_shown
+            if shown is None or shown.result is None:
+                return 0.0
+            return warmth(shown.result.output) - warmth(shown.raw)
+
+        qtbot.waitUntil(lambda: shift() > 15, timeout=90_000)  # every emotion follows neutral: the coffee
+        editor = window.side.style_editor
+        assert editor.choose_buttons["happy"].isVisible() and "coffee" in editor.combos["neutral"].currentText()
+        started = time.monotonic()
+        editor.picture_chosen.emit("neutral", str(pictures["cold"]))
+        qtbot.waitUntil(lambda: shift() < 0, timeout=90_000)  # the rocket's blue, without a restart
+        print(f"new picture on screen after {time.monotonic() - started:.2f} s")
+        assert "rocket" in editor.combos["neutral"].currentText()
+        assert not editor.previews["neutral"].pixmap().isNull()
+        assert "neutral now takes its style from rocket.jpg" in window.statusBar().currentMessage()
+        editor.picture_chosen.emit("happy", str(tmp_path / "live.json"))  # not a picture: said, nothing changed
+        assert window.statusBar().currentMessage().startswith(str(tmp_path / "live.json"))
+        assert "happy" not in json.loads((tmp_path / "models" / "packs" / "livepics" / "pack.json").read_text())["pictures"]
+    finally:
+        window.close()

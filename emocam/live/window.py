@@ -21,7 +21,8 @@ from emocam.live.controller import Controller
 from emocam.live.hud import hud_lines
 from emocam.live.meter import FpsMeter
 from emocam.live.outputs import ON, WAITING
-from emocam.live.pack_view import list_packs, pack_info
+from emocam.live.pack_view import list_packs, pack_info, picture_thumbnail
+from emocam.live.style_editor import THUMB
 from emocam.live.panels import SidePanel
 from emocam.live.processing import Event, LiveFrame, copy_settings
 from emocam.live.video_widget import VideoWidget
@@ -90,6 +91,7 @@ class MainWindow(QMainWindow):
             group.changed.connect(self.set_setting)
         s.style_editor.mapping_changed.connect(
             lambda mapping: self.set_setting("styles", {**self.settings.styles, self.settings.pack: dict(mapping)}))
+        s.style_editor.picture_chosen.connect(self.set_picture)
         s.source.source_selected.connect(self.start_source)
         s.source.open_file.connect(self.pick_file)
         out.pause_toggled.connect(self.set_paused)
@@ -132,6 +134,19 @@ class MainWindow(QMainWindow):
         if name == "hud":
             self._refresh_hud()
         self._save_timer.start(500)
+
+    def set_picture(self, emotion: str, path: str) -> None:
+        """A picture dropped on or chosen for an emotion of a pictures pack: copied into the pack, its style
+        vector computed once; the running pipeline's pack takes it in place, so the next frame shows it."""
+        from emocam.pipeline.picture_pack import set_pictures
+
+        try:
+            set_pictures(self.settings.pack, {emotion: [(Path(path), 1.0)]})
+        except EmocamError as exc:
+            self.statusBar().showMessage(str(exc))
+            return
+        self.statusBar().showMessage(f"{emotion} now takes its style from {Path(path).name}")
+        self._load_pack_editor()
 
     def start_source(self, spec: str) -> None:
         """Stop the current source and start `spec` (camera index or file; files loop)."""
@@ -241,7 +256,9 @@ class MainWindow(QMainWindow):
         except EmocamError as exc:
             self.video.set_banner(str(exc))
             return
-        self.side.style_editor.set_pack(info.mapping, info.choices, info.editable)
+        pictures = None if info.pictures is None else \
+            {e: t for e, p in info.pictures.items() if (t := picture_thumbnail(p, 2 * THUMB)) is not None}
+        self.side.style_editor.set_pack(info.mapping, info.choices, info.editable, pictures)
         self.controller.thumbnails.render(info, self.settings.device)
 
     # --- window ------------------------------------------------------------------------------------------------
