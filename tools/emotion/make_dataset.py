@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from emocam.errors import EmocamError
-from tools.args import ToolParser
+from tools.args import ToolParser, one_line_errors
 from tools.emotion.data import EMOTIONS
 
 # Imbalanced on purpose (like ExpW and FER2013: few disgust and fear faces) so balancing has work.
@@ -181,6 +181,7 @@ def make_all(out: Path, per_class: int = 60, formats: tuple[str, ...] = ("expw",
     return paths
 
 
+@one_line_errors("tools.emotion.make_dataset")
 def main(argv: list[str] | None = None) -> int:
     ap = ToolParser(prog="python -m tools.emotion.make_dataset", description=__doc__.split("\n")[0])
     ap.add_argument("out", type=Path, help="output folder (gets expw/, fer2013/, folder/)")
@@ -189,14 +190,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--balanced", action="store_true", help="equal counts per class")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
-    try:
-        if args.per_class < 2:
-            raise EmocamError("--per-class must be at least 2")
-        paths = make_all(args.out, args.per_class, tuple(f.strip() for f in args.formats.split(",") if f.strip()),
-                         args.seed, args.balanced)
-    except EmocamError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    if args.per_class < 2:
+        raise EmocamError("--per-class must be at least 2")
+    paths = make_all(args.out, args.per_class, tuple(f.strip() for f in args.formats.split(",") if f.strip()),
+                     args.seed, args.balanced)
     counts = class_counts(args.per_class, args.balanced)
     print("faces per class: " + ", ".join(f"{e} {n}" for e, n in counts.items()))
     for fmt, p in paths.items():

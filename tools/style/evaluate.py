@@ -36,7 +36,7 @@ from emocam.errors import EmocamError
 from emocam.labels import EMOTIONS
 from emocam.pipeline.sources import SAMPLE_CLIP, open_source
 from emocam.pipeline.tracking import iou
-from tools.args import ToolParser
+from tools.args import ToolParser, one_line_errors
 from tools.video_quality import FlickerReference, PairFlow, pair_flows, warping_error  # noqa: F401 (re-exported)
 
 STILL_FRAMES = (0, 60, 150, 180)  # frames of the sample clip with faces
@@ -277,14 +277,11 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+@one_line_errors("tools.style.evaluate")
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
-    try:
-        run(args, argv)
-    except EmocamError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    run(args, argv)
     return 0
 
 

@@ -26,7 +26,7 @@ import numpy as np
 
 from emocam.errors import EmocamError
 from emocam.labels import EMOTIONS
-from tools.args import ToolParser
+from tools.args import ToolParser, one_line_errors
 
 OPSET = 17
 FP32_TOL = 1e-4
@@ -168,36 +168,33 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+@one_line_errors("tools.style.export")
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     try:
-        try:
-            import onnx  # noqa: F401
-            import torch  # noqa: F401
-        except ImportError:
-            raise EmocamError("export needs torch and onnx: pip install 'emocam[train]'") from None
-        if args.pack:
-            if not args.runs:
-                raise EmocamError("--pack needs --runs FOLDER")
-            pack_dir = Path(args.pack)
-            export_pack(pack_dir, Path(args.runs), args.fp16, args.name or pack_dir.name, args.teacher_pack,
-                        "python -m tools.style.export " + shlex.join(argv))
-            print(f"wrote {pack_dir / 'pack.json'}")
-            return 0
-        if not args.checkpoint or not args.output:
-            raise EmocamError("give a checkpoint and -o OUTPUT.onnx, or --pack DIR --runs DIR")
-        net = load_checkpoint(Path(args.checkpoint))
-        out = Path(args.output)
-        diff = export(net, out, False)
-        print(f"wrote {out} (fp32; onnxruntime vs torch max abs diff {diff:.2e})")
-        if args.fp16:
-            out16 = out.with_name(out.stem + "_fp16.onnx")
-            diff = export(net, out16, True)
-            print(f"wrote {out16} (fp16; onnxruntime vs torch fp32 max abs diff {diff:.2e})")
-    except EmocamError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        import onnx  # noqa: F401
+        import torch  # noqa: F401
+    except ImportError:
+        raise EmocamError("export needs torch and onnx: pip install 'emocam[train]'") from None
+    if args.pack:
+        if not args.runs:
+            raise EmocamError("--pack needs --runs FOLDER")
+        pack_dir = Path(args.pack)
+        export_pack(pack_dir, Path(args.runs), args.fp16, args.name or pack_dir.name, args.teacher_pack,
+                    "python -m tools.style.export " + shlex.join(argv))
+        print(f"wrote {pack_dir / 'pack.json'}")
+        return 0
+    if not args.checkpoint or not args.output:
+        raise EmocamError("give a checkpoint and -o OUTPUT.onnx, or --pack DIR --runs DIR")
+    net = load_checkpoint(Path(args.checkpoint))
+    out = Path(args.output)
+    diff = export(net, out, False)
+    print(f"wrote {out} (fp32; onnxruntime vs torch max abs diff {diff:.2e})")
+    if args.fp16:
+        out16 = out.with_name(out.stem + "_fp16.onnx")
+        diff = export(net, out16, True)
+        print(f"wrote {out16} (fp16; onnxruntime vs torch fp32 max abs diff {diff:.2e})")
     return 0
 
 

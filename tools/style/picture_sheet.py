@@ -20,7 +20,7 @@ from emocam.labels import EMOTIONS
 from emocam.pipeline.picture_pack import new_pack
 from emocam.pipeline.picture_style import read_picture
 from emocam.pipeline.style import Stylizer, load_pack
-from tools.args import ToolParser
+from tools.args import ToolParser, one_line_errors
 from tools.style.sheet import default_photo
 
 OPENCV_DATA = Path("/usr/share/doc/opencv-doc/examples/data")  # Debian's opencv-doc
@@ -89,6 +89,7 @@ def make_sheet(specs: list[str], frame: np.ndarray, process_size: int) -> np.nda
     return np.vstack([rows[0], np.full((8, rows[0].shape[1], 3), 255, np.uint8), rows[1]])
 
 
+@one_line_errors("picture_sheet")
 def main(argv: list[str] | None = None) -> int:
     parser = ToolParser(prog="python -m tools.style.picture_sheet", description=__doc__.split("\n\n")[0])
     parser.add_argument("-o", "--output", type=Path, required=True, help="the sheet (PNG or JPEG)")
@@ -96,14 +97,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="style pictures: files, opencv:NAME, skimage:NAME; a+b blends two")
     parser.add_argument("--process-size", type=int, default=512, help="longest side the transform sees")
     args = parser.parse_args(argv)
-    try:
-        frame, _ = default_photo()
-        sheet = make_sheet(args.pictures, frame, args.process_size)
-        if not cv2.imwrite(str(args.output), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR)):
-            raise EmocamError(f"cannot write {args.output}")
-    except EmocamError as exc:
-        print(f"picture_sheet: error: {exc}", file=sys.stderr)
-        return 2
+    frame, _ = default_photo()
+    sheet = make_sheet(args.pictures, frame, args.process_size)
+    if not cv2.imwrite(str(args.output), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR)):
+        raise EmocamError(f"cannot write {args.output}")
     print(f"wrote {args.output} ({sheet.shape[1]}x{sheet.shape[0]})")
     return 0
 

@@ -21,7 +21,7 @@ from emocam.errors import EmocamError
 from emocam.labels import EMOTIONS
 from emocam.pipeline.sources import read_image
 from emocam.pipeline.style import StylePack, Stylizer, load_pack, processing_shape
-from tools.args import ToolParser
+from tools.args import ToolParser, one_line_errors
 
 # skimage.data.astronaut() (NASA portrait of Eileen Collins, public domain): face and shoulders
 ASTRONAUT_CROP = (84, 0, 372, 336)  # x0, y0, x1, y1
@@ -189,28 +189,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@one_line_errors("pack_sheet")
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    if not 400 <= args.width <= 4000:
+        raise EmocamError(f"--width must be between 400 and 4000, got {args.width}")
+    if not 32 <= args.process_size <= 2048:
+        raise EmocamError(f"--process-size must be between 32 and 2048, got {args.process_size}")
+    if args.output.suffix.lower() not in (".png", ".jpg", ".jpeg"):
+        raise EmocamError(f"-o {args.output}: write a .png or .jpg")
+    if args.image and not args.image.is_file():
+        raise EmocamError(f"--image {args.image}: file not found")
+    photo, name = (read_image(args.image), args.image.name) if args.image else default_photo()
+    sheet = make_sheet(args.pack, photo, name, args.device, args.teacher, args.width, args.process_size)
     try:
-        if not 400 <= args.width <= 4000:
-            raise EmocamError(f"--width must be between 400 and 4000, got {args.width}")
-        if not 32 <= args.process_size <= 2048:
-            raise EmocamError(f"--process-size must be between 32 and 2048, got {args.process_size}")
-        if args.output.suffix.lower() not in (".png", ".jpg", ".jpeg"):
-            raise EmocamError(f"-o {args.output}: write a .png or .jpg")
-        if args.image and not args.image.is_file():
-            raise EmocamError(f"--image {args.image}: file not found")
-        photo, name = (read_image(args.image), args.image.name) if args.image else default_photo()
-        sheet = make_sheet(args.pack, photo, name, args.device, args.teacher, args.width, args.process_size)
         args.output.parent.mkdir(parents=True, exist_ok=True)
-        if not cv2.imwrite(str(args.output), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR)):
-            raise EmocamError(f"cannot write {args.output}")
-    except EmocamError as exc:
-        print(f"pack_sheet: error: {exc}", file=sys.stderr)
-        return 2
     except OSError as exc:
-        print(f"pack_sheet: error: cannot write {args.output}: {exc.strerror}", file=sys.stderr)
-        return 2
+        raise EmocamError(f"cannot write {args.output}: {exc.strerror}") from None
+    if not cv2.imwrite(str(args.output), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR)):
+        raise EmocamError(f"cannot write {args.output}")
     print(f"wrote {args.output} ({sheet.shape[1]}x{sheet.shape[0]})")
     return 0
 

@@ -27,7 +27,7 @@ import numpy as np
 
 from emocam.errors import EmocamError
 from emocam.pipeline.sources import read_image
-from tools.args import ToolParser
+from tools.args import ToolParser, one_line_errors
 from tools.style.content import ContentSampler, image_tensor, load_content
 
 
@@ -235,20 +235,17 @@ def train(args: argparse.Namespace) -> dict:
     return record
 
 
+@one_line_errors("tools.style.train")
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     args.argv = argv
+    _check(args)
     try:
-        _check(args)
-        try:
-            import torch  # noqa: F401
-        except ImportError:
-            raise EmocamError("training needs torch: pip install 'emocam[train]'") from None
-        train(args)
-    except EmocamError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        import torch  # noqa: F401
+    except ImportError:
+        raise EmocamError("training needs torch: pip install 'emocam[train]'") from None
+    train(args)
     return 0
 
 
