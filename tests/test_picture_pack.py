@@ -13,7 +13,7 @@ from emocam.cli import main
 from emocam.labels import EMOTIONS
 from emocam.modelstore.manifest import find_model
 from emocam.pipeline import picture_style
-from emocam.pipeline.onnx_dims import free_axes
+from emocam.modelstore.onnx_dims import free_axes
 from emocam.pipeline.picture_style import CONTENT_INPUT, ENCODER, TRANSFORM_OUTPUT, VECTOR
 from emocam.pipeline.style import Stylizer, load_pack
 

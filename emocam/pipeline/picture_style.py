@@ -31,7 +31,7 @@ from emocam.errors import EmocamError
 from emocam.labels import EMOTIONS
 from emocam.modelstore.manifest import find_model, sha256_file
 from emocam.modelstore.runtime import create_session
-from emocam.pipeline.onnx_dims import free_axes
+from emocam.modelstore.onnx_dims import free_axes
 from emocam.pipeline.sources import read_image
 from emocam.pipeline.style import StylePack
 

@@ -13,7 +13,7 @@ from emocam.errors import EmocamError
 from emocam.labels import EMOTIONS
 from emocam.modelstore.manifest import find_model, load_manifest, model_dirs, verify_file
 from emocam.modelstore.runtime import create_session
-from emocam.pipeline.onnx_graph import onnx_input_names
+from emocam.modelstore.onnx_graph import onnx_input_names
 
 MULTISTYLE_COUNT = 26
 
