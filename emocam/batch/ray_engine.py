@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import warnings
 from collections import deque
 from typing import Sequence
 
@@ -75,11 +76,17 @@ def start(ray, address: str | None) -> bool:
         return False
     logging.getLogger("ray").setLevel(logging.ERROR)  # Ray's start-up notices would break the one-line stderr
     options = dict(log_to_driver=False, configure_logging=False)
-    if address:
-        ray.init(address=address, **options)
-    else:
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-        ray.init(num_cpus=cores, include_dashboard=False, **options)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Ray Client warns before it raises; the error says it once
+            if address:
+                ray.init(address=address, **options)
+            else:
+                cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+                ray.init(num_cpus=cores, include_dashboard=False, **options)
+    except (ConnectionError, RuntimeError, ValueError, TimeoutError) as exc:
+        where = f"the Ray cluster at {address}" if address else "a local Ray instance"
+        raise EmocamError(f"cannot start or reach {where}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
     return True
 
 
@@ -109,7 +116,7 @@ class RayEngine:
                             concurrency_groups={"render": 1, "poll": 1})(ChunkActor)
         remote = remote.options(num_cpus=1, num_gpus=1 if on_gpu else 0)
         self.actors = [remote.remote(settings, records) for _ in range(self.workers)]
-        where = address or "a local Ray instance"
+        where = f"the Ray cluster at {address}" if address else "a local Ray instance"
         self.description = (f"{self.workers} Ray worker{'s' * (self.workers > 1)}{' on GPUs' if on_gpu else ''} on {where}"
                             + (f" (--workers {workers}: the cluster has room for {room})" if self.capped else ""))
         self.load_s: list[float] = []
