@@ -100,6 +100,22 @@ def default_workers(resources: dict, device: str) -> tuple[int, bool]:
     return max(1, min(cpus // CPUS_PER_WORKER, by_memory)), False
 
 
+
+def _grouped(ray):
+    """ChunkActor with rendering and progress polls in their own concurrency groups, declared on the methods
+    (Ray Client, `--ray-address ray://`, refuses `.options(concurrency_group=...)` on a call)."""
+
+    class GroupedChunkActor(ChunkActor):
+        @ray.method(concurrency_group="render")
+        def render(self, spec: ChunkSpec) -> ChunkResult:
+            return ChunkActor.render(self, spec)
+
+        @ray.method(concurrency_group="poll")
+        def progress(self) -> int:
+            return ChunkActor.progress(self)
+
+    return GroupedChunkActor
+
 class RayEngine:
     """Actors on a local or remote Ray cluster; chunks go to whichever actor has room."""
 
@@ -113,7 +129,7 @@ class RayEngine:
         self.workers = max(1, min(workers or default, room))
         self.capped = (workers or default) > self.workers
         remote = ray.remote(max_restarts=RESTARTS, max_task_retries=RESTARTS,
-                            concurrency_groups={"render": 1, "poll": 1})(ChunkActor)
+                            concurrency_groups={"render": 1, "poll": 1})(_grouped(ray))
         remote = remote.options(num_cpus=1, num_gpus=1 if on_gpu else 0)
         self.actors = [remote.remote(settings, records) for _ in range(self.workers)]
         where = f"the Ray cluster at {address}" if address else "a local Ray instance"
@@ -132,8 +148,7 @@ class RayEngine:
                 while todo and sum(1 for v in inflight.values() if v[2] == index) < QUEUED_PER_WORKER:
                     spec, attempt = todo.popleft()
                     if wanted(spec):
-                        call = self.actors[index].render.options(concurrency_group="render")
-                        inflight[call.remote(spec)] = (spec, attempt, index)
+                        inflight[self.actors[index].render.remote(spec)] = (spec, attempt, index)
             if not inflight:
                 break
             ready, _ = ray.wait(list(inflight), num_returns=1, timeout=0.5)
@@ -180,7 +195,7 @@ class RayEngine:
     def _frames_in_flight(self, inflight: dict) -> int:
         """Frames the actors report for the chunks they are rendering right now."""
         busy = {v[2] for v in inflight.values()}
-        refs = [self.actors[i].progress.options(concurrency_group="poll").remote() for i in busy]
+        refs = [self.actors[i].progress.remote() for i in busy]
         if not refs:
             return 0
         ready, _ = self.ray.wait(refs, num_returns=len(refs), timeout=0.2)
