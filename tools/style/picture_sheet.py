@@ -21,7 +21,7 @@ from emocam.pipeline.picture_pack import new_pack
 from emocam.pipeline.picture_style import read_picture
 from emocam.pipeline.style import Stylizer, load_pack
 from tools.args import ToolParser, one_line_errors
-from tools.style.sheet import default_photo
+from tools.style.sheet import default_photo, save_sheet
 
 OPENCV_DATA = Path("/usr/share/doc/opencv-doc/examples/data")  # Debian's opencv-doc
 DEFAULT_PICTURES = ("opencv:starry_night.jpg", "skimage:chelsea", "skimage:coffee", "skimage:rocket",
@@ -99,9 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     frame, _ = default_photo()
     sheet = make_sheet(args.pictures, frame, args.process_size)
-    if not cv2.imwrite(str(args.output), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR)):
-        raise EmocamError(f"cannot write {args.output}")
-    print(f"wrote {args.output} ({sheet.shape[1]}x{sheet.shape[0]})")
+    save_sheet(sheet, args.output)
     return 0
 
 

@@ -202,14 +202,19 @@ def main(argv: list[str] | None = None) -> int:
         raise EmocamError(f"--image {args.image}: file not found")
     photo, name = (read_image(args.image), args.image.name) if args.image else default_photo()
     sheet = make_sheet(args.pack, photo, name, args.device, args.teacher, args.width, args.process_size)
-    try:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise EmocamError(f"cannot write {args.output}: {exc.strerror}") from None
-    if not cv2.imwrite(str(args.output), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR)):
-        raise EmocamError(f"cannot write {args.output}")
-    print(f"wrote {args.output} ({sheet.shape[1]}x{sheet.shape[0]})")
+    save_sheet(sheet, args.output)
     return 0
+
+
+def save_sheet(sheet: np.ndarray, path: Path) -> None:
+    """Write an RGB contact sheet as PNG or JPEG and say where."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise EmocamError(f"cannot write {path}: {exc.strerror}") from None
+    if not cv2.imwrite(str(path), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR)):
+        raise EmocamError(f"cannot write {path}")
+    print(f"wrote {path} ({sheet.shape[1]}x{sheet.shape[0]})")
 
 
 if __name__ == "__main__":
