@@ -215,7 +215,7 @@ def test_live_window_regions_and_face_strength_controls_reach_the_pipeline(qtbot
 def test_default_face_strength_keeps_the_astronaut_recognizable(astronaut):
     """eval_style --regions on one real face: at the default face strength the detector still finds it after
     every style and its emotion reads the same; at face strength 1 person mode is as hard on it as frame."""
-    from tools.style.evaluate import FaceCheck
+    from tools.style.measures import FaceCheck
     from tools.style.region_eval import evaluate_regions
 
     check = FaceCheck([astronaut])

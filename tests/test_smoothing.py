@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from emocam.labels import EMOTIONS, NEUTRAL
+from emocam.labels import EMOTIONS
 from emocam.pipeline.faces import Face
 from emocam.pipeline.smoothing import EmotionSmoother, FaceSmoothing, FrameEmotion
 

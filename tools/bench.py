@@ -17,9 +17,7 @@ take turns within each configuration and each pack gets its own table, so their 
 from __future__ import annotations
 
 import argparse
-import datetime
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -29,7 +27,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import onnxruntime as ort
 
 from emocam.errors import EmocamError
 from emocam.commands.render import pipeline_step
@@ -42,6 +39,7 @@ from emocam.pipeline.sinks import VideoSink
 from emocam.pipeline.sources import SAMPLE_CLIP, VideoFileSource
 from emocam.settings import Settings
 from tools.args import one_line_errors
+from tools.machine import machine_lines
 
 STAGES = ("decode", "detect", "classify", "stylize", "encode")
 KNOWN_DEVICES = ("cpu", "cuda")
@@ -192,35 +190,6 @@ def run_bench(devices: list[str], sizes: list[tuple[int, int]], process_sizes: l
 
 
 # -- the report -----------------------------------------------------------------------------------------
-def cpu_model() -> str:
-    """The CPU's model name from /proc/cpuinfo, with its family/model numbers (or what platform knows)."""
-    fields: dict[str, str] = {}
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            key, sep, value = line.partition(":")
-            if sep:
-                fields.setdefault(key.strip().lower(), value.strip())
-    except OSError:
-        pass
-    if "model name" not in fields:
-        return platform.processor() or platform.machine()
-    return f"{fields['model name']} (family {fields.get('cpu family', '?')}, model {fields.get('model', '?')})"
-
-
-def machine_lines(pack: str, cpu_share: float | None = None) -> list[str]:
-    """What the numbers were measured on; `cpu_share`: cores this process used on average during the run."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    load = ", ".join(f"{v:.1f}" for v in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
-    share = f"; the bench itself used {cpu_share:.2f} cores on average" if cpu_share is not None else ""
-    return [
-        f"machine: {cpu_model()}, {cores} cores usable ({os.cpu_count()} online), load average {load}{share}",
-        f"onnxruntime {ort.__version__}, providers listed: {', '.join(ort.get_available_providers())}; "
-        f"usable here: {', '.join(available_devices())} (cuda: {cuda_status()[1]})",
-        f"python {platform.python_version()}, {platform.system()} {platform.release()}; pack {pack}; "
-        f"date {datetime.datetime.now().astimezone().strftime('%Y-%m-%d %H:%M %Z')}",
-    ]
-
-
 HEADER = ("device", "input", "process", "temporal", "regions", "frames", *(f"{s} ms" for s in STAGES), "fps")
 
 
