@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 import os
 import signal
-import threading
-import time
 from pathlib import Path
 
 import av
 import pytest
 
+from emocam.batch.journal import Journal
 from emocam.batch.ray_engine import KILL_ONCE_ENV
 from emocam.batch.report import REPORT_NAME
 from emocam.cli import main
@@ -136,7 +135,7 @@ def test_a_killed_worker_costs_only_its_chunk(cluster, long_list, single, tmp_pa
     assert_matches_single(out / "long.emocam.mp4", tmp_path / "records" / "long.emocam.jsonl", single)
 
 
-def test_rerun_after_ctrl_c_redoes_only_what_is_missing(cluster, clip_folder, tmp_path):
+def test_rerun_after_ctrl_c_redoes_only_what_is_missing(cluster, clip_folder, tmp_path, monkeypatch):
     out = tmp_path / "out"
     journal = out / ".emocam-batch" / "journal.json"
     args = ["render", str(clip_folder), "-o", str(out), "--chunk-seconds", "0.5", "--workers", "1", *FAST]
@@ -148,16 +147,20 @@ def test_rerun_after_ctrl_c_redoes_only_what_is_missing(cluster, clip_folder, tm
             return 0
         return sum(len(f["chunks"]) + 2 * (f["status"] == "done") for f in files)
 
-    def interrupt_after_two_chunks() -> None:
-        deadline = time.monotonic() + 60
-        while chunks_done() < 2 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        os.kill(os.getpid(), signal.SIGINT)  # a real Ctrl-C
+    recorded = []
+    chunk_done = Journal.chunk_done
 
-    watcher = threading.Thread(target=interrupt_after_two_chunks)
-    watcher.start()
+    def interrupt_after_two_chunks(self, *args, **kwargs) -> None:
+        """A real Ctrl-C (SIGINT to this process) right after the journal records its second chunk: on the
+        driver's own thread, so the batch cannot finish first however fast the machine is."""
+        chunk_done(self, *args, **kwargs)
+        recorded.append(args)
+        if len(recorded) == 2:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(Journal, "chunk_done", interrupt_after_two_chunks)
     assert main(args) == 130
-    watcher.join()
+    monkeypatch.setattr(Journal, "chunk_done", chunk_done)
     before = json.loads(journal.read_text())["files"]  # the journal is whole after the interrupt
     finished = chunks_done()
     assert 2 <= finished < 6
