@@ -148,19 +148,27 @@ def test_rerun_after_ctrl_c_redoes_only_what_is_missing(cluster, clip_folder, tm
         return sum(len(f["chunks"]) + 2 * (f["status"] == "done") for f in files)
 
     recorded = []
-    chunk_done = Journal.chunk_done
 
-    def interrupt_after_two_chunks(self, *args, **kwargs) -> None:
-        """A real Ctrl-C (SIGINT to this process) right after the journal records its second chunk: on the
-        driver's own thread, so the batch cannot finish first however fast the machine is."""
-        chunk_done(self, *args, **kwargs)
-        recorded.append(args)
-        if len(recorded) == 2:
-            os.kill(os.getpid(), signal.SIGINT)
+    def interrupting(record):
+        """A real Ctrl-C (SIGINT to this process) right after the journal's second record (a chunk, or a file
+        short enough to be one chunk): on the driver's own thread, so the batch cannot finish first."""
+        def wrapper(self, *args, **kwargs):
+            record(self, *args, **kwargs)
+            recorded.append(args)
+            if len(recorded) == 2:
+                os.kill(os.getpid(), signal.SIGINT)
+        return wrapper
 
-    monkeypatch.setattr(Journal, "chunk_done", interrupt_after_two_chunks)
-    assert main(args) == 130
-    monkeypatch.setattr(Journal, "chunk_done", chunk_done)
+    # Python's own Ctrl-C handler, as in a terminal: a CI job started in the background inherits SIGINT ignored
+    # (`emocam` itself installs its handlers; this test calls main() in-process)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with monkeypatch.context() as patch:
+            for name in ("chunk_done", "file_done"):
+                patch.setattr(Journal, name, interrupting(getattr(Journal, name)))
+            assert main(args) == 130
+    finally:
+        signal.signal(signal.SIGINT, previous)
     before = json.loads(journal.read_text())["files"]  # the journal is whole after the interrupt
     finished = chunks_done()
     assert 2 <= finished < 6
