@@ -129,6 +129,10 @@ class Settings:
                 setattr(settings, f.name, value)
         return settings
 
+    def copy(self) -> "Settings":
+        """An independent copy: the style editor's nested `styles` dicts are copied too."""
+        return dataclasses.replace(self, styles={pack: dict(m) for pack, m in self.styles.items()})
+
     def styles_for(self, pack: str | None = None) -> dict[str, int]:
         """The style editor's overrides for a pack (default: the current one)."""
         return dict(self.styles.get(pack or self.pack, {}))

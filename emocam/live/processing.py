@@ -46,15 +46,11 @@ class LiveFrame(Processed):
     latency_ms: float = 0.0  # capture -> processed
 
 
-def copy_settings(settings: Settings) -> Settings:
-    return dataclasses.replace(settings, styles={k: dict(v) for k, v in settings.styles.items()})
-
-
 class LiveStep:
     """Callable per frame by `run_loop`; holds the pipeline, which only ever runs on the calling thread."""
 
     def __init__(self, settings: Settings, events: "queue.Queue[Event]", make_pipeline: Callable[..., Any] | None = None) -> None:
-        self.settings = copy_settings(settings)
+        self.settings = settings.copy()
         self.events = events
         self.pipeline: Any = None
         self.annotator = self._annotator(self.settings)
@@ -67,7 +63,7 @@ class LiveStep:
 
     def send(self, change: "Settings | str") -> None:
         """The one channel into the processing thread: new settings (copied here) or RESET."""
-        self._channel.put(copy_settings(change) if isinstance(change, Settings) else change)
+        self._channel.put(change.copy() if isinstance(change, Settings) else change)
 
     def __call__(self, frame: Captured) -> LiveFrame:
         with self._lock:
@@ -134,7 +130,7 @@ class LiveStep:
         if make is None:
             from emocam.pipeline.pipeline import Pipeline as make
         try:
-            self.pipeline = make(copy_settings(self.settings), video_mode=True)
+            self.pipeline = make(self.settings.copy(), video_mode=True)
         except EmocamError as exc:
             self._fail(f"Showing the raw video: {exc}")
             return

@@ -24,7 +24,7 @@ from emocam.live.outputs import ON, WAITING
 from emocam.live.pack_view import list_packs, pack_info, picture_thumbnail
 from emocam.live.style_editor import THUMB
 from emocam.live.panels import SidePanel
-from emocam.live.processing import Event, LiveFrame, copy_settings
+from emocam.live.processing import Event, LiveFrame
 from emocam.live.video_widget import VideoWidget
 from emocam.pipeline.sources import SAMPLE_CLIP, list_cameras
 from emocam.settings import Settings, SettingsFile, check_value
@@ -40,7 +40,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setWindowTitle("emocam live")
         self.settings_file = settings_file
-        self.settings = copy_settings(settings or settings_file.load())
+        self.settings = (settings or settings_file.load()).copy()
         self.controller = Controller(self.settings, vcam_backend)
         self.files: list[str] = []
         self.source_fps = 0.0
@@ -126,7 +126,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(str(exc))
             self.side.show_settings(self.settings)
             return
-        self.settings = dataclasses.replace(copy_settings(self.settings), **{name: value})
+        self.settings = dataclasses.replace(self.settings.copy(), **{name: value})
         self.side.show_settings(self.settings)
         self.controller.apply(self.settings)
         if name == "pack":

@@ -6,7 +6,6 @@ parameter to its stage. Nothing is re-applied per frame.
 """
 from __future__ import annotations
 
-import dataclasses
 import time as clock
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,7 +50,7 @@ class Pipeline:
     """Turns RGB frames into stylized frames by the smoothed emotion of the faces in them."""
 
     def __init__(self, settings: Settings | None = None, video_mode: bool = True) -> None:
-        self.settings = dataclasses.replace(settings or Settings(), styles=dict((settings or Settings()).styles))
+        self.settings = (settings or Settings()).copy()
         self.video_mode = video_mode
         s = self.settings
         self.tracker = Tracker(s.max_miss_s)
@@ -116,7 +115,7 @@ class Pipeline:
         if not names:
             return
         rebuild = {c for n in names for c in _REBUILDS.get(meta(n).applies, ())}
-        old, self.settings = self.settings, dataclasses.replace(new, styles=dict(new.styles))
+        old, self.settings = self.settings, new.copy()
         try:
             self._build(tuple(c for c in _ORDER if c in rebuild))
             self._build_regions()
