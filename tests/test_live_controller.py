@@ -197,5 +197,5 @@ def test_a_long_running_loop_keeps_only_the_newest_timings():
 
     image = np.zeros((4, 4, 3), np.uint8)
     frames = (Frame(image, i / 30, i) for i in range(50))
-    stats = run_loop(frames, lambda f: Processed(f, None, f.image), [], keep_ms=10)
+    stats = run_loop(frames, lambda f: Processed(f, None, f.image), [], keep_last=10)
     assert stats.frames == 50 and len(stats.step_ms) == len(stats.read_ms) == len(stats.write_ms) == 10

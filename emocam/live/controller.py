@@ -108,7 +108,7 @@ class Controller:
         self._events.put(Event("opened", label, {"fps": fps, "size": tuple(source.size)}))
         try:
             run_loop(paced_frames(source, self.paused, stop), self.step, (self.view, self.recording, self.vcam),
-                     latest_only=True, stop=stop, keep_ms=1000)
+                     latest_only=True, stop=stop, keep_last=1000)
             if not stop.is_set():
                 self._events.put(Event("ended", f"{label}: the video ended"))
         except Exception as exc:

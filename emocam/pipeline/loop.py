@@ -61,7 +61,7 @@ def run_loop(
     latest_only: bool = False,
     stop: threading.Event | None = None,
     on_done: Callable[[Processed], None] | None = None,
-    keep_ms: int | None = None,
+    keep_last: int | None = None,
 ) -> LoopStats:
     """Run every frame of `frames` through `step` and write each result to every sink, in order.
 
@@ -69,8 +69,8 @@ def run_loop(
     renames its file only after a clean close). `on_done` runs on the writer thread after the sinks."""
     stop = stop or threading.Event()
     stats = LoopStats()
-    if keep_ms:  # a loop that runs for hours (the live view) keeps only the newest per-frame timings
-        stats.read_ms, stats.step_ms, stats.write_ms = (deque(maxlen=keep_ms) for _ in range(3))
+    if keep_last:  # a loop that runs for hours (the live view) keeps only the newest frames' timings
+        stats.read_ms, stats.step_ms, stats.write_ms = (deque(maxlen=keep_last) for _ in range(3))
     errors: list[BaseException] = []
     inbox: queue.Queue = queue.Queue(maxsize=1 if latest_only else queue_size)
     outbox: queue.Queue = queue.Queue(maxsize=queue_size)

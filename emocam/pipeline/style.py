@@ -46,7 +46,7 @@ def style_vector(spec, emotion: str, pack: Path) -> np.ndarray:
     items = list(spec.items()) if isinstance(spec, dict) else [(spec, 1.0)]
     for index, weight in items:
         index = _style_index(index)
-        if index is None or not items:
+        if index is None:
             raise EmocamError(f"{pack}: the style for {emotion} must be an index 0-{MULTISTYLE_COUNT - 1} "
                               f"or {{index: weight}}, got {json.dumps(spec)[:60]}")
         if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not math.isfinite(weight) or weight <= 0:
