@@ -30,7 +30,7 @@ def cluster(tmp_path_factory):
     marker.touch()
     os.environ[KILL_ONCE_ENV] = str(marker)  # workers inherit the environment Ray starts with
     os.environ.setdefault("RAY_worker_niceness", "0")  # Ray's default 15 starves the workers on a busy machine
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     yield marker
     ray.shutdown()
     os.environ.pop(KILL_ONCE_ENV, None)

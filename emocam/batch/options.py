@@ -5,6 +5,7 @@ import argparse
 import math
 from pathlib import Path
 
+from emocam.batch import ray_address
 from emocam.commands import output_paths
 from emocam.errors import EmocamError
 
@@ -17,8 +18,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                       "-o OUTDIR; --json names a folder, one records file per input)")
     group.add_argument("--workers", type=int, metavar="N", help="Ray workers to start (default: one per GPU, "
                        "else one per 2 CPU cores that memory allows)")
-    group.add_argument("--ray-address", metavar="auto|ray://HOST:PORT", help="join an existing Ray cluster "
-                       "(default: start a local one sized to this machine)")
+    group.add_argument("--ray-address", metavar="auto|HOST:PORT|ray://HOST:PORT", help="join an existing Ray "
+                       "cluster (default: start a local one sized to this machine)")
     group.add_argument("--chunk-seconds", type=float, default=DEFAULT_CHUNK_S, metavar="S",
                        help=f"split longer videos at keyframes into chunks of about S seconds (default: {DEFAULT_CHUNK_S:g})")
     group.add_argument("--warmup", type=float, metavar="S", help="seconds rendered and thrown away before each "
@@ -28,6 +29,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def check_args(args: argparse.Namespace) -> Path:
     if args.output is None:
         raise EmocamError("several inputs need -o OUTDIR, the folder the outputs go to")
+    if args.ray_address is not None:
+        try:
+            ray_address.check(args.ray_address)
+        except ValueError as exc:
+            raise EmocamError(str(exc)) from None
     if args.workers is not None and args.workers < 1:
         raise EmocamError(f"--workers must be at least 1, got {args.workers}")
     if not (math.isfinite(args.chunk_seconds) and args.chunk_seconds > 0):

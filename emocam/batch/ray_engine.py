@@ -14,6 +14,7 @@ import warnings
 from collections import deque
 from typing import Sequence
 
+from emocam.batch import ray_address
 from emocam.batch.chunks import ChunkSpec
 from emocam.batch.local_engine import OnProgress, OnResult, Wanted
 from emocam.batch.worker import ChunkRenderer, ChunkResult
@@ -25,6 +26,7 @@ CHUNK_ATTEMPTS = 3  # per chunk, on top of Ray's own retries, when an actor is g
 QUEUED_PER_WORKER = 2  # one rendering, one waiting: a worker never idles while the driver joins a file
 WORKER_MEMORY = 1.5e9  # bytes a CPU worker needs (networks, decoder, frames in flight)
 CPUS_PER_WORKER = 2  # decode, step and encode threads overlap; onnxruntime uses the rest
+CLIENT_ATTEMPTS = 3  # Ray Client connections (--ray-address ray://) tried before giving up
 KILL_ONCE_ENV = "EMOCAM_TEST_KILL_WORKER_ONCE"  # tests only: a marker path; the first worker to create it is killed
 
 
@@ -75,19 +77,47 @@ def start(ray, address: str | None) -> bool:
     if ray.is_initialized():
         return False
     logging.getLogger("ray").setLevel(logging.ERROR)  # Ray's start-up notices would break the one-line stderr
+    where = f"the Ray cluster at {address}" if address else "a local Ray instance"
     options = dict(log_to_driver=False, configure_logging=False)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # Ray Client warns before it raises; the error says it once
-            if address:
-                ray.init(address=address, **options)
-            else:
-                cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-                ray.init(num_cpus=cores, include_dashboard=False, **options)
-    except (ConnectionError, RuntimeError, ValueError, TimeoutError) as exc:
-        where = f"the Ray cluster at {address}" if address else "a local Ray instance"
-        raise EmocamError(f"cannot start or reach {where}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+    if not address:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        # "local": a new instance even when `ray start` left a cluster running on this machine
+        options.update(address="local", num_cpus=cores, include_dashboard=False)
+    else:
+        options.update(address=address)
+        _check_answers(address, where)
+    attempts = CLIENT_ATTEMPTS if address and address.startswith(ray_address.CLIENT_PREFIX) else 1
+    for attempt in range(1, attempts + 1):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # Ray Client warns before it raises; the error says it once
+                ray.init(**options)
+            return True
+        except ConnectionAbortedError as exc:
+            # Ray Client's per-connection server sometimes dies as it starts ("Initialization failure from
+            # server"); the next connection gets a new one
+            if attempt == attempts:
+                raise EmocamError(f"cannot reach {where}: {_first_line(exc)} ({attempts} tries)") from None
+        except (ConnectionError, RuntimeError, ValueError, TimeoutError) as exc:
+            raise EmocamError(f"cannot start or reach {where}: {_first_line(exc)}") from None
     return True
+
+
+def _check_answers(address: str, where: str) -> None:
+    """Fail in one line, at once, when nothing listens at the address (Ray itself keeps retrying for
+    minutes, deaf to Ctrl-C)."""
+    try:
+        host, port = ray_address.endpoint(address)
+    except ValueError as exc:
+        raise EmocamError(f"cannot reach {where}: {exc}") from None
+    problem = ray_address.unanswered(host, port)
+    if problem:
+        raise EmocamError(f"cannot reach {where}: nothing answers at {host}:{port} ({problem})")
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = [line for line in str(exc).splitlines() if line.strip()]
+    return lines[0].strip() if lines else type(exc).__name__
 
 
 def default_workers(resources: dict, device: str) -> tuple[int, bool]:

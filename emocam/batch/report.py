@@ -7,6 +7,7 @@ import os
 import time as clock
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 from tqdm import tqdm
 
@@ -74,19 +75,29 @@ class BatchReport:
 
 
 class BatchProgress:
-    """One bar for all workers: frames of finished chunks plus what the workers report in flight."""
+    """One bar for all workers: frames of finished chunks plus what the workers report in flight.
 
-    def __init__(self, total: int) -> None:
-        self.bar = tqdm(total=total or None, unit="frame", desc="batch", dynamic_ncols=True, disable=None)
+    The bar only moves forward and never past the total: polls of the workers can miss one that is slow
+    to answer, and a chunk's frames move from "in flight" to "finished" between two polls."""
+
+    def __init__(self, total: int, file: TextIO | None = None, show: bool | None = None) -> None:
+        """`show` None: a bar only on a terminal (the default `file` is stderr)."""
+        self.total = total
+        self.bar = tqdm(total=total or None, unit="frame", desc="batch", dynamic_ncols=True, file=file,
+                        disable=None if show is None else not show)
         self.finished = 0
         self.in_flight = 0
 
     def _show(self) -> None:
         target = self.finished + self.in_flight
-        self.bar.update(target - self.bar.n)
+        if self.total:
+            target = min(target, self.total)
+        if target > self.bar.n:
+            self.bar.update(target - self.bar.n)
 
     def chunk_done(self, frames: int) -> None:
         self.finished += frames
+        self.in_flight = max(0, self.in_flight - frames)  # the last poll counted part of this chunk
         self._show()
 
     def flight(self, frames: int) -> None:
