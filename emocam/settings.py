@@ -40,7 +40,7 @@ class Meta:
     choices: tuple = ()
     surfaces: tuple[str, ...] = ALL
     applies: str = "param"  # detector | classifier | stylizer | models (classifier + stylizer) | styles | param | view
-    defaults: tuple[tuple[str, Any], ...] = ()  # per-surface defaults, e.g. (("live", 384),)
+    defaults: tuple[tuple[str, Any], ...] = ()  # per-surface defaults, e.g. (("live", 320),)
 
 
 def setting(default: Any, help: str, label: str, group: str, **meta: Any) -> Any:
@@ -77,11 +77,11 @@ class Settings:
                                    "Style", cli="--face-strength", low=0.0, high=1.0)
     process_size: int = setting(512, "longest side the style network sees, 0 = full size (output keeps the input size)",
                                 "Style size (longest side)", "Processing", cli="--process-size", unit="px",
-                                low=32, high=8192, zero_ok=True, defaults=((LIVE, 384),))
+                                low=32, high=8192, zero_ok=True, defaults=((LIVE, 320),))
     temporal: str = setting("stable", "how frames follow each other: off = each frame on its own, scaled up bilinearly; "
-                            "guided = scaled up edge-aware with the full-size input's own detail; stable = guided, "
-                            "and blended with the previous output carried along the optical flow where it still fits "
-                            "(steadier; resets on cuts); keyframe = CPU speed option, the style network only every "
+                            "guided = scaled up edge-aware with the full-size input's own detail; stable = blended with "
+                            "the previous output carried along the optical flow where it still fits (steadier; resets "
+                            "on cuts), scaled up bilinearly; keyframe = CPU speed option, the style network only every "
                             "3rd frame, carried along the flow in between", "Temporal", "Processing",
                             cli="--temporal", choices=("off", "guided", "stable", "keyframe"))
     smoothing_s: float = setting(0.4, "emotion smoothing time constant", "Smoothing time", "Emotion",
@@ -121,7 +121,7 @@ class Settings:
 
     @classmethod
     def for_surface(cls, surface: str) -> "Settings":
-        """The defaults as that surface starts them (e.g. the live view styles at 384 px, render at 512)."""
+        """The defaults as that surface starts them (e.g. the live view styles at 320 px, render at 512)."""
         settings = cls()
         for f in dataclasses.fields(cls):
             value = dict(meta(f.name).defaults).get(surface)

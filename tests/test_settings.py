@@ -48,7 +48,7 @@ def test_render_and_live_share_the_pipeline_options():
 
     shared = options(schema.RENDER) & options(schema.LIVE)
     assert {"--device", "--pack", "--strength", "--smoothing", "--dwell", "--blend", "--process-size"} <= shared
-    assert Settings.for_surface(schema.LIVE).process_size == 384 and Settings.for_surface(schema.RENDER).process_size == 512
+    assert Settings.for_surface(schema.LIVE).process_size == 320 and Settings.for_surface(schema.RENDER).process_size == 512
 
 
 def test_a_missing_emotion_model_is_refused(tmp_path):
