@@ -143,7 +143,7 @@ def test_style_change_is_followed_without_lag_beyond_the_blend(stylize):
         k = min(1.0, max(0.0, (i - 2) / 15))  # a 0.5 s fade at 30 fps
         weights = np.eye(7, dtype=np.float32)[start] * (1 - k) + np.eye(7, dtype=np.float32)[goal] * k
         run = lambda small, w=weights: stylizer.stylize(small, w, None, 1.0)  # noqa: E731
-        s, _ = engine_stable.process(frame, run, PROCESS, style=weights)
+        s, _ = engine_stable.process(frame, run, PROCESS, style=stylizer.look(weights))
         g, _ = engine_off.process(frame, run, PROCESS)
         gaps.append(np.abs(s.astype(int) - g.astype(int)).mean())
         total.append(g)
@@ -151,6 +151,30 @@ def test_style_change_is_followed_without_lag_beyond_the_blend(stylize):
     assert change > 5  # the styles really differ
     assert max(gaps) < 0.1 * change  # the history gives way while the style changes: no lag, no ghost
     assert gaps[-1] < 0.05 * change
+
+
+def test_fade_between_emotions_that_share_a_style_keeps_the_history():
+    """Two emotions mapped to one style: a fade between them asks the network for the same thing, so the
+    stable engine keeps its history (as with no style change at all); told the raw emotion weights, it would
+    drop it for the whole fade."""
+    pack = load_pack("default")
+    pack.styles["happy"] = pack.styles["surprise"].copy()
+    stylizer = Stylizer(pack, "cpu")
+    happy, surprise = (np.eye(7, dtype=np.float32)[EMOTIONS.index(e)] for e in ("happy", "surprise"))
+    frames = [_window(skimage.data.astronaut(), 100 + 2 * i, 40 + i) for i in range(10)]  # a slow pan
+    outputs: dict[str, list[np.ndarray]] = {"look": [], "unchanged": [], "weights": []}
+    engines = {name: TemporalStyler("stable") for name in outputs}
+    for i, frame in enumerate(frames):
+        k = min(1.0, i / 8)
+        weights = happy * (1 - k) + surprise * k
+        run = lambda small, w=weights: stylizer.stylize(small, w, None, 1.0)  # noqa: E731
+        styles = {"look": stylizer.look(weights), "unchanged": stylizer.look(happy), "weights": weights}
+        for name, engine in engines.items():
+            outputs[name].append(engine.process(frame, run, PROCESS, style=styles[name])[0])
+    assert np.array_equal(stylizer.look(happy), stylizer.look(surprise))
+    assert all(np.array_equal(a, b) for a, b in zip(outputs["look"], outputs["unchanged"]))
+    reference = FlickerReference(frames)
+    assert reference.ratio(outputs["look"], "dis") < 0.8 * reference.ratio(outputs["weights"], "dis")
 
 
 def test_flicker_measure_is_relative_to_the_input_and_skips_cuts():

@@ -179,7 +179,7 @@ def main_with(argv: Sequence[str] | None, prog: str) -> int:
     if args.json:
         args.json.write_text(json.dumps(report, indent=1) + "\n")
     if args.markdown:
-        command = f"{prog} " + " ".join(argv if argv is not None else sys.argv[1:])
+        command = f"{prog} " + " ".join(a for a in (argv if argv is not None else sys.argv[1:]) if a != "--quality")
         args.markdown.write_text("\n".join(f"- {line}" for line in machine) + f"\n\n`{command.strip()}`\n\n"
                                  + markdown_table(report) + "\n")
         print(f"wrote {args.markdown}")

@@ -177,7 +177,7 @@ class Pipeline:
         elif self.regions is None:  # the temporal engine decides how the small stylization becomes this frame
             output, temporal = self.temporal.process(
                 image, lambda small: self.stylizer.stylize(small, weights, None, 1.0), s.process_size or None,
-                style=weights)
+                style=self.stylizer.look(weights))
             if s.strength < 1:  # mixed at full size, so the original's detail stays sharp
                 output = cv2.addWeighted(output, float(s.strength), image, float(1 - s.strength), 0.0)
             info = {"keyframe": temporal["keyframe"], "temporal_reset": temporal["reset"]}

@@ -222,16 +222,25 @@ class Stylizer:
             result = cv2.addWeighted(result, float(strength), image, float(1 - strength), 0.0)
         return result
 
+    def look(self, emotion_weights: np.ndarray) -> np.ndarray:
+        """What the network is asked for: the blended style vector (multistyle and pictures packs), else the
+        emotion weights. Emotions that share a style blend into the same look, so a fade between them is no
+        change of style (the temporal engine keeps its history through it)."""
+        if self.pack.kind in ("multistyle", "pictures"):
+            return np.asarray(self._blend(emotion_weights), np.float32)
+        return np.asarray(emotion_weights, np.float32)
+
+    def _blend(self, emotion_weights: np.ndarray) -> np.ndarray:
+        return sum(float(a) * self.pack.styles[e] for e, a in zip(EMOTIONS, emotion_weights) if a > 0)
+
     def _run(self, x: np.ndarray, emotion_weights: np.ndarray) -> np.ndarray:
         if self.pack.kind == "multistyle":
-            style = sum(float(a) * self.pack.styles[e] for e, a in zip(EMOTIONS, emotion_weights) if a > 0)
             session = self.sessions["*"][0]
-            return session.run(None, {"image": x, "style_weights": np.asarray(style, np.float32)})[0]
+            return session.run(None, {"image": x, "style_weights": np.asarray(self._blend(emotion_weights), np.float32)})[0]
         if self.pack.kind == "pictures":  # blend the pictures' style vectors: one transform run, no predictor
             from emocam.pipeline.picture_style import transform
 
-            vector = sum(float(a) * self.pack.styles[e] for e, a in zip(EMOTIONS, emotion_weights) if a > 0)
-            return transform(self.sessions["*"][0], x, vector)
+            return transform(self.sessions["*"][0], x, self._blend(emotion_weights))
         # one network per emotion: crossfade the outputs of the networks in play
         active = [(e, float(a)) for e, a in zip(EMOTIONS, emotion_weights) if a > 1e-3]
         total = sum(a for _, a in active)

@@ -18,8 +18,8 @@ wraps a small-picture stylizer (``stylize_small``: RGB uint8 at the processing s
   in between carry the last output along the composed flow (one resampling). ``info["keyframe"]`` says which
   frames really ran the network.
 
-While the style itself changes (an emotion fade; pass the weights as ``style``) the history gives way, so the
-change is neither held back nor ghosted.
+While the style itself changes (an emotion fade; pass what the network is asked for as ``style``: the blended
+style vector, or the emotion weights) the history gives way, so the change is neither held back nor ghosted.
 """
 from __future__ import annotations
 
@@ -152,12 +152,15 @@ class TemporalStyler:
 
     # -- history ---------------------------------------------------------------------------------------
     def _style_change(self, style: np.ndarray | None) -> float:
-        """L1 distance between this frame's style and the previous frame's (0 when not given)."""
+        """L1 distance between this frame's style and the previous frame's, relative to the previous one's L1
+        size (emotion weights sum to 1; style vectors of pictures packs have their own scale); 0 when not given."""
         if style is None:
             return 0.0
         style = np.array(style, np.float32)  # a copy: the caller may reuse its array
         previous, self._style = self._style, style
-        return 0.0 if previous is None or previous.shape != style.shape else float(np.abs(style - previous).sum())
+        if previous is None or previous.shape != style.shape:
+            return 0.0
+        return float(np.abs(style - previous).sum()) / max(float(np.abs(previous).sum()), 1e-6)
 
     def _temporal(self, small: np.ndarray, stylize_small: StylizeSmall, info: dict, style_change: float) -> np.ndarray:
         """Stable and keyframe share one path: the network's output is blended with the history carried along
