@@ -276,8 +276,11 @@ class SettingsFile:
         return settings
 
     def save(self, settings: Settings) -> None:
-        """Write atomically (temp file + rename); an unwritable folder is skipped (the window keeps running)."""
-        data = {f.name: getattr(settings, f.name) for f in fields_for(SAVED)}
+        """Write what differs from the defaults (so a better default in a new version reaches settings nobody
+        chose), atomically (temp file + rename); an unwritable folder is skipped (the window keeps running)."""
+        defaults = Settings.for_surface(LIVE)
+        data = {f.name: getattr(settings, f.name) for f in fields_for(SAVED)
+                if getattr(settings, f.name) != getattr(defaults, f.name)}
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.path.with_suffix(".json.tmp")

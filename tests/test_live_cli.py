@@ -53,3 +53,20 @@ def test_out_of_range_settings_are_one_line_errors(capsys, option):
     assert main(["live", "--source", str(SAMPLE_CLIP), *option]) == 2
     err = capsys.readouterr().err
     assert err.startswith("emocam: error: ") and option[0] in err and err.count("\n") == 1
+
+
+def test_saved_settings_keep_only_what_differs_from_the_defaults(tmp_path):
+    """A default improved in a new version reaches everyone who never changed that setting."""
+    import json
+
+    from emocam.settings import LIVE, Settings, SettingsFile
+
+    config = SettingsFile(tmp_path / "live.json")
+    settings = Settings.for_surface(LIVE)
+    config.save(settings)
+    assert json.loads((tmp_path / "live.json").read_text()) == {}
+    settings.process_size, settings.temporal = 512, "off"
+    config.save(settings)
+    assert json.loads((tmp_path / "live.json").read_text()) == {"process_size": 512, "temporal": "off"}
+    again = config.load()
+    assert (again.process_size, again.temporal, again.strength) == (512, "off", Settings.for_surface(LIVE).strength)
