@@ -42,7 +42,7 @@ from emocam.pipeline.sinks import VideoSink
 from emocam.pipeline.sources import SAMPLE_CLIP, VideoFileSource
 from emocam.settings import Settings
 from tools.args import one_line_errors
-from tools.machine import machine_lines
+from tools.machine import CpuShare, machine_lines
 
 STAGES = ("decode", "detect", "classify", "stylize", "encode")
 KNOWN_DEVICES = ("cpu", "cuda")
@@ -278,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes, process_sizes = parse_sizes(args.sizes), parse_process_sizes(args.process_sizes)
     if args.markdown and not (args.markdown.parent.resolve().is_dir() and os.access(args.markdown.parent.resolve(), os.W_OK)):
         raise EmocamError(f"--markdown: cannot write to {args.markdown.parent}")
-    cpu_before, wall_before = os.times(), time.perf_counter()
+    share = CpuShare()
     modes = tuple(m.strip() for m in args.temporal.split(",") if m.strip())
     if not modes or any(m not in TEMPORAL_MODES for m in modes):
         raise EmocamError(f"--temporal {args.temporal!r}: use a comma list of {', '.join(TEMPORAL_MODES)}")
@@ -287,9 +287,7 @@ def main(argv: list[str] | None = None) -> int:
         raise EmocamError(f"--regions {args.regions!r}: use a comma list of {', '.join(REGION_MODES)}")
     rows = run_bench(devices, sizes, process_sizes, args.frames, args.warmup, packs, modes, region_modes)
     by_pack = {pack: [row for row in rows if row.pack == pack] for pack in packs}
-    cpu_after = os.times()
-    used = sum(getattr(cpu_after, k) - getattr(cpu_before, k) for k in ("user", "system", "children_user", "children_system"))
-    machine = machine_lines(args.pack, used / max(1e-9, time.perf_counter() - wall_before))
+    machine = machine_lines(args.pack, share.cores())
     print("\n".join(machine))
     several = len(by_pack) > 1
     print("\n\n".join(f"pack {pack}:\n{text_table(r)}" if several else text_table(r) for pack, r in by_pack.items()))

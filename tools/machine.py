@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime
 import os
 import platform
+import time
 from pathlib import Path
 
 import onnxruntime as ort
@@ -24,6 +25,18 @@ def cpu_model() -> str:
     if "model name" not in fields:
         return platform.processor() or platform.machine()
     return f"{fields['model name']} (family {fields.get('cpu family', '?')}, model {fields.get('model', '?')})"
+
+
+class CpuShare:
+    """Cores a run used on average, its child processes included: started at creation, read by `cores()`."""
+
+    def __init__(self) -> None:
+        self.cpu, self.wall = os.times(), time.perf_counter()
+
+    def cores(self) -> float:
+        now = os.times()
+        used = sum(getattr(now, k) - getattr(self.cpu, k) for k in ("user", "system", "children_user", "children_system"))
+        return used / max(1e-9, time.perf_counter() - self.wall)
 
 
 def machine_lines(pack: str, cpu_share: float | None = None) -> list[str]:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import subprocess
 import sys
@@ -34,7 +33,7 @@ from emocam.pipeline.sources import SAMPLE_CLIP, open_source
 from tools.temporal_bench import Config, parse_configs
 from tools.video_quality import FlickerReference, sharpness
 from tools.args import ToolParser, one_line_errors
-from tools.machine import machine_lines
+from tools.machine import CpuShare, machine_lines
 
 
 def timed(command: list[str]) -> dict:
@@ -130,10 +129,11 @@ def table_rows(report: dict) -> list[list[str]]:
         def ratio(key: str) -> str:
             return f"{res[key]:.2f}x" if key in res else "-"
 
-        flicker = [f"{res[f'flicker_{m}']:.2f}" if res[f"flicker_{m}"] is not None else "n/a" for m in ("dis", "farneback")]
-        rows.append([label, f"{res['fps']:.2f}", f"{np.median(res['seconds']):.1f}", f"{np.median(res['cpu_seconds']):.1f}",
-                     ratio("speed_vs_peer"), ratio("cpu_speed_vs_peer"), *flicker, f"{res['sharpness']:.0f}",
-                     ratio("sharpness_vs_peer")])
+        flicker = [f"{res[f'flicker_{m}']:.2f}" if res[f"flicker_{m}"] is not None else "n/a"
+                   for m in ("dis", "farneback")]
+        times = [f"{np.median(res[k]):.1f}" for k in ("seconds", "cpu_seconds")]
+        rows.append([label, f"{res['fps']:.2f}", *times, ratio("speed_vs_peer"), ratio("cpu_speed_vs_peer"), *flicker,
+                     f"{res['sharpness']:.0f}", ratio("sharpness_vs_peer")])
     return rows
 
 
@@ -164,24 +164,22 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
 
 
 def main_with(argv: Sequence[str] | None, prog: str) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser(prog).parse_args(argv)
     if args.rounds < 1:
         raise EmocamError("--rounds must be at least 1")
-    cpu_before, wall_before = os.times(), time.perf_counter()
+    share = CpuShare()
     report = run(args)
-    cpu_after = os.times()
-    used = sum(getattr(cpu_after, k) - getattr(cpu_before, k) for k in ("user", "system", "children_user", "children_system"))
-    machine = machine_lines(f"one-style (multistyle26 style {args.style})", used / max(1e-9, time.perf_counter() - wall_before))
-    report["machine"] = machine
-    table = text_table(report)
-    print("\n".join(machine) + f"\nclip {args.video}, {report['results'][next(iter(report['results']))]['frames']} frames; "
-          "sharpness: mean Laplacian variance; flicker: warping error over the input's own\n" + table)
+    report["machine"] = machine = machine_lines(f"one-style (multistyle26 style {args.style})", share.cores())
+    frames = next(iter(report["results"].values()))["frames"]
+    print("\n".join(machine), f"clip {args.video}, {frames} frames; sharpness: mean Laplacian variance; "
+          "flicker: warping error over the input's own", text_table(report), sep="\n")
     if args.json:
         args.json.write_text(json.dumps(report, indent=1) + "\n")
     if args.markdown:
-        command = f"{prog} " + " ".join(a for a in (argv if argv is not None else sys.argv[1:]) if a != "--quality")
-        args.markdown.write_text("\n".join(f"- {line}" for line in machine) + f"\n\n`{command.strip()}`\n\n"
-                                 + markdown_table(report) + "\n")
+        command = " ".join([prog] + [a for a in argv if a != "--quality"])
+        lines = [f"- {line}" for line in machine] + ["", f"`{command}`", "", markdown_table(report)]
+        args.markdown.write_text("\n".join(lines) + "\n")
         print(f"wrote {args.markdown}")
     return 0
 
