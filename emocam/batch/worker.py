@@ -18,6 +18,7 @@ from typing import Callable, Iterator
 
 import av
 
+from emocam.batch import scratch
 from emocam.batch.chunks import ChunkSpec
 from emocam.commands.render import pipeline_step
 from emocam.errors import EmocamError
@@ -118,6 +119,7 @@ class ChunkRenderer:
         self.records = records
         self._cache: dict = {}
         WarmPipeline(settings, self._cache).close()
+        scratch.sweep()  # what a killed worker on this machine left behind
         self.load_s = clock.perf_counter() - started
         self.name = f"{os.uname().nodename}:{os.getpid()}"
 
@@ -126,8 +128,8 @@ class ChunkRenderer:
         source = VideoFileSource(Path(spec.path))
         pipeline = WarmPipeline(self.settings, self._cache)
         records: list[str] | None = [] if self.records else None
-        with tempfile.TemporaryDirectory(prefix="emocam-chunk-") as scratch:
-            out = Path(scratch) / f"chunk-{spec.index:05d}.mp4"
+        with tempfile.TemporaryDirectory(prefix=scratch.prefix()) as folder:
+            out = Path(folder) / f"chunk-{spec.index:05d}.mp4"
             try:
                 video = VideoSink(out, source.size, source.rate or source.fps, time_base=source.video.time_base)
                 kept = _KeptFrames(video, records, progress)
