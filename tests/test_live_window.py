@@ -4,6 +4,7 @@ virtual camera, bad sources. Every test opens its own window (config in its own 
 import dataclasses
 import json
 import os
+from pathlib import Path
 
 import av
 import numpy as np
@@ -297,7 +298,7 @@ def test_the_settings_controls_are_made_from_the_schema(qapp):
     from emocam.settings import GUI, PROCESS_SIZES, Settings, fields_for, meta
 
     settings = Settings.for_surface("live")
-    side = SidePanel(settings, ["default", "johnson"])
+    side = SidePanel(settings, lambda: ["default", "johnson"])
     for field in fields_for(GUI):
         if field.name == "styles":  # the style editor
             continue
@@ -327,3 +328,27 @@ def test_the_settings_controls_are_made_from_the_schema(qapp):
     assert reported == [("strength", 0.4)]
     side.show_settings(settings)  # shows values without reporting them
     assert reported == [("strength", 0.4)] and side.control("strength").value() == 1.0
+
+
+def test_the_pack_list_shows_a_pack_made_while_the_window_is_open(qapp, qtbot, tmp_path, monkeypatch):
+    """`emocam pack new` in another terminal: the pack appears when the list opens, the current pack stays."""
+    from emocam.live.pack_view import list_packs
+    from emocam.live.panels import SidePanel
+    from emocam.settings import Settings
+
+    monkeypatch.setenv("EMOCAM_MODELS", str(tmp_path / "models"))
+    side = SidePanel(Settings.for_surface("live"), list_packs)
+    combo = side.control("pack").widget
+    before = [combo.itemData(i) for i in range(combo.count())]
+    assert "made-meanwhile" not in before and combo.currentData() == "default"
+    made = tmp_path / "models" / "packs" / "made-meanwhile"
+    made.mkdir(parents=True)
+    (made / "pack.json").write_text((Path(__file__).parents[1] / "emocam" / "modelstore" / "data" / "packs" /
+                                     "default" / "pack.json").read_text())
+    reported = []
+    side.style.changed.connect(lambda name, value: reported.append((name, value)))
+    combo.showPopup()
+    combo.hidePopup()
+    after = [combo.itemData(i) for i in range(combo.count())]
+    assert after == before + ["made-meanwhile"]
+    assert combo.currentData() == "default" and reported == []  # opening the list changes nothing

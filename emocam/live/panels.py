@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton,
@@ -102,11 +103,12 @@ class OutputPanel(QGroupBox):
 class SidePanel(QWidget):
     """Source, output, style (with the per-emotion style editor), emotion, overlay and processing panels."""
 
-    def __init__(self, settings: Settings, packs: list[str], parent: QWidget | None = None) -> None:
+    def __init__(self, settings: Settings, packs: Callable[[], list[str]], parent: QWidget | None = None) -> None:
+        """`packs` lists the style packs; it is asked again each time the pack list opens."""
         super().__init__(parent)
         self.source = SourcePanel()
         self.output = OutputPanel()
-        self.style = SettingsGroup("Style", settings, choices={"pack": tuple(packs)})
+        self.style = SettingsGroup("Style", settings, choices={"pack": packs})
         self.style_editor = StyleEditor()
         self.style.layout().addWidget(self.style_editor)
         self.emotion = SettingsGroup("Emotion", settings)

@@ -12,6 +12,7 @@ import numpy as np
 
 from emocam.errors import EmocamError
 from emocam.live.imageops import letterbox
+from emocam.live.memory import release_freed_memory
 from emocam.live.priority import lower_priority
 
 
@@ -117,6 +118,7 @@ class Recorder:
             self._sink.close()
         except Exception as exc:
             self.error = self.error or f"recording failed while closing: {exc}"
+        release_freed_memory()  # the encoder's freed memory back to the system (see emocam.live.memory)
 
     def _run(self) -> None:
         lower_priority()  # the encoder (and the x264 threads it starts) yields the CPU to the live view

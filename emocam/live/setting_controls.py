@@ -35,7 +35,10 @@ class FieldControl:
             self.widget.blockSignals(False)
 
 
-def make_control(name: str, value: Any, report: Callable[[str, Any], None], choices: tuple = ()) -> FieldControl:
+Choices = tuple | Callable[[], list]  # fixed, or listed afresh each time the list opens (packs made meanwhile)
+
+
+def make_control(name: str, value: Any, report: Callable[[str, Any], None], choices: Choices = ()) -> FieldControl:
     """The control for field `name` showing `value`; each user change calls `report(name, new_value)`."""
     m = meta(name)
     if isinstance(value, bool):
@@ -46,10 +49,10 @@ def make_control(name: str, value: Any, report: Callable[[str, Any], None], choi
     if name == "process_size":
         return _combo(name, [(f"{s} px" if s else "full size", s) for s in PROCESS_SIZES], value, report)
     if m.choices or choices:
-        items = list(choices or m.choices)
+        items = list((choices() if callable(choices) else choices) or m.choices)
         if value not in items:
             items.append(value)  # e.g. a pack given as a folder path
-        return _combo(name, [(str(c), c) for c in items], value, report)
+        return _combo(name, [(str(c), c) for c in items], value, report, choices if callable(choices) else None)
     if isinstance(value, float) and (m.low, m.high) == (0.0, 1.0) and not m.unit:
         return _percent(name, value, report)
     if isinstance(value, (int, float)):
@@ -68,8 +71,24 @@ def make_control(name: str, value: Any, report: Callable[[str, Any], None], choi
     return FieldControl(name, line, line.text, lambda v: line.setText(str(v)))
 
 
-def _combo(name: str, items: list[tuple[str, Any]], value: Any, report: Callable[[str, Any], None]) -> FieldControl:
-    combo = QComboBox()
+class _ListingCombo(QComboBox):
+    """A combo box that lists its source again as it opens, adding what appeared since (a pack made meanwhile)."""
+
+    def __init__(self, source: Callable[[], list]) -> None:
+        super().__init__()
+        self._source = source
+
+    def showPopup(self) -> None:
+        known = {self.itemData(i) for i in range(self.count())}
+        for item in self._source():
+            if item not in known:
+                self.addItem(str(item), item)  # adding does not change the current item: no signal to the app
+        super().showPopup()
+
+
+def _combo(name: str, items: list[tuple[str, Any]], value: Any, report: Callable[[str, Any], None],
+           source: Callable[[], list] | None = None) -> FieldControl:
+    combo = _ListingCombo(source) if source else QComboBox()
     for text, data in items:
         combo.addItem(text, data)
     combo.setCurrentIndex(max(0, combo.findData(value)))
@@ -114,7 +133,7 @@ class SettingsGroup(QGroupBox):
 
     changed = Signal(str, object)
 
-    def __init__(self, group: str, settings: Settings, choices: dict[str, tuple] | None = None,
+    def __init__(self, group: str, settings: Settings, choices: dict[str, Choices] | None = None,
                  skip: tuple[str, ...] = ("styles",), parent: QWidget | None = None) -> None:
         super().__init__(group, parent)
         self.controls: dict[str, FieldControl] = {}

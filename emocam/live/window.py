@@ -53,7 +53,7 @@ class MainWindow(QMainWindow):
         self._output_status = ""
 
         self.video = VideoWidget()
-        self.side = SidePanel(self.settings, list_packs())
+        self.side = SidePanel(self.settings, list_packs)
         scroll = QScrollArea()
         scroll.setWidget(self.side)
         scroll.setWidgetResizable(True)
