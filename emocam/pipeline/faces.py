@@ -75,7 +75,31 @@ def _native_stderr_silenced() -> Iterator[None]:
         os.close(saved)
 
 
-class FaceDetector:
+class ClosedAtExit:
+    """For owners of MediaPipe graphs (the face detector, the person segmenter). MediaPipe's own finaliser fails
+    with a traceback once the interpreter is shutting down, so an owner nobody closed is closed by `__del__` or,
+    before module teardown starts, by the atexit hook below, quietly. Owners add themselves to `_open_graphs`
+    once their graph is open and leave it in `close()`."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self.close()
+
+
+_open_graphs: "weakref.WeakSet[ClosedAtExit]" = weakref.WeakSet()
+
+
+@atexit.register
+def _close_open_graphs() -> None:
+    for owner in list(_open_graphs):
+        with contextlib.suppress(Exception):
+            owner.close()
+
+
+class FaceDetector(ClosedAtExit):
     """MediaPipe face detector, short or full range; VIDEO mode for frame sequences, IMAGE mode for stills."""
 
     def __init__(self, detector_range: str = "short", min_confidence: float = 0.5, video_mode: bool = True) -> None:
@@ -93,7 +117,7 @@ class FaceDetector:
         self._detector = None
         with _native_stderr_silenced():
             self._detector = vision.FaceDetector.create_from_options(options)
-        _open_detectors.add(self)
+        _open_graphs.add(self)
         self._last_ms = -1
 
     def detect(self, image: np.ndarray, time: float = 0.0) -> list[Face]:
@@ -124,26 +148,10 @@ class FaceDetector:
         detector, self._detector = getattr(self, "_detector", None), None
         if detector is None:
             return
-        _open_detectors.discard(self)
+        _open_graphs.discard(self)
         with _native_stderr_silenced():
             detector.close()
 
-    def __del__(self) -> None:
-        # MediaPipe's own finaliser fails with a traceback once the interpreter is shutting down,
-        # so a detector nobody closed is closed here (or by the atexit hook below), quietly
-        with contextlib.suppress(Exception):
-            self.close()
-
-
-# every detector still open when the program ends is closed before module teardown starts
-_open_detectors: "weakref.WeakSet[FaceDetector]" = weakref.WeakSet()
-
-
-@atexit.register
-def _close_open_detectors() -> None:
-    for detector in list(_open_detectors):
-        with contextlib.suppress(Exception):
-            detector.close()
 
 
 def square_crop(image: np.ndarray, box: tuple[float, float, float, float], margin: float, size: int) -> np.ndarray:

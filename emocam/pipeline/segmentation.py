@@ -1,14 +1,12 @@
 """People masks: MediaPipe's selfie segmentation through the Tasks ImageSegmenter (one confidence mask)."""
 from __future__ import annotations
 
-import atexit
 import contextlib
-import weakref
 
 import numpy as np
 
 from emocam.modelstore.manifest import find_model
-from emocam.pipeline.faces import _import_mediapipe, _native_stderr_silenced
+from emocam.pipeline.faces import ClosedAtExit, _import_mediapipe, _native_stderr_silenced, _open_graphs
 
 SELFIE_MODELS = {
     "general": "selfie_segmentation.tflite",  # 256x256 input: square and portrait frames
@@ -22,7 +20,7 @@ def model_for(width: int, height: int) -> str:
     return "landscape" if width >= LANDSCAPE_ASPECT * height else "general"
 
 
-class PersonSegmenter:
+class PersonSegmenter(ClosedAtExit):
     """Person confidence (0..1 per pixel, the frame's size) for RGB frames; one segmenter per model kept open.
 
     VIDEO mode lets MediaPipe reuse the previous frame; `time` must grow and is forced to (like FaceDetector).
@@ -34,7 +32,7 @@ class PersonSegmenter:
         self._segmenters: dict[str, object] = {}
         self._last_ms: dict[str, int] = {}
         self._open("general")  # fail now, in one line, if the model is missing or damaged
-        _open_segmenters.add(self)
+        _open_graphs.add(self)
 
     def _open(self, kind: str):
         if kind not in self._segmenters:
@@ -68,22 +66,8 @@ class PersonSegmenter:
     def close(self) -> None:
         """Release MediaPipe's graphs; safe to call twice."""
         segmenters, self._segmenters = getattr(self, "_segmenters", {}), {}
-        _open_segmenters.discard(self)
+        _open_graphs.discard(self)
         for segmenter in segmenters.values():
             with _native_stderr_silenced():
                 segmenter.close()
 
-    def __del__(self) -> None:
-        with contextlib.suppress(Exception):
-            self.close()
-
-
-# closed before module teardown starts (MediaPipe's finaliser fails once the interpreter is shutting down)
-_open_segmenters: "weakref.WeakSet[PersonSegmenter]" = weakref.WeakSet()
-
-
-@atexit.register
-def _close_open_segmenters() -> None:
-    for segmenter in list(_open_segmenters):
-        with contextlib.suppress(Exception):
-            segmenter.close()

@@ -32,18 +32,14 @@ def _(tmp):
     return paths(tmp, source, source, message="is the input", outputs=[])
 
 
-@case("outputs", "output-symlink-to-input", fast=True)
-def _(tmp):
-    source = clip(tmp)
-    os.symlink(source, tmp / "link.mp4")
-    return paths(tmp, source, tmp / "link.mp4", message="is the input", inputs=[source, tmp / "link.mp4"], outputs=[])
+LINKS = (("symlink", os.symlink, "link.mp4"), ("hard-link", os.link, "twin.mp4"))  # a second name for the input
 
-
-@case("outputs", "output-hard-link-to-input", fast=True)
-def _(tmp):
-    source = clip(tmp)
-    os.link(source, tmp / "twin.mp4")
-    return paths(tmp, source, tmp / "twin.mp4", message="is the input", inputs=[source, tmp / "twin.mp4"], outputs=[])
+for _kind, _link, _name in LINKS:
+    @case("outputs", f"output-{_kind}-to-input", fast=True)
+    def _(tmp, link=_link, name=_name):
+        source = clip(tmp)
+        link(source, tmp / name)
+        return paths(tmp, source, tmp / name, message="is the input", inputs=[source, tmp / name], outputs=[])
 
 
 @case("outputs", "input-is-the-partial-file", fast=True)
@@ -77,20 +73,13 @@ def _(tmp):
     return paths(tmp, source, tmp / "out.mp4", tmp / "out.partial.mp4", message="same file")
 
 
-@case("outputs", "json-symlink-to-input", fast=True)
-def _(tmp):
-    source = clip(tmp)
-    os.symlink(source, tmp / "records.jsonl")
-    return paths(tmp, source, tmp / "out.mp4", tmp / "records.jsonl", message="is the input",
-                 inputs=[source, tmp / "records.jsonl"], outputs=[tmp / "out.mp4"])
-
-
-@case("outputs", "json-hard-link-to-input", fast=True)
-def _(tmp):
-    source = clip(tmp)
-    os.link(source, tmp / "records.jsonl")
-    return paths(tmp, source, tmp / "out.mp4", tmp / "records.jsonl", message="is the input",
-                 inputs=[source, tmp / "records.jsonl"], outputs=[tmp / "out.mp4"])
+for _kind, _link, _ in LINKS:
+    @case("outputs", f"json-{_kind}-to-input", fast=True)
+    def _(tmp, link=_link):
+        source = clip(tmp)
+        link(source, tmp / "records.jsonl")
+        return paths(tmp, source, tmp / "out.mp4", tmp / "records.jsonl", message="is the input",
+                     inputs=[source, tmp / "records.jsonl"], outputs=[tmp / "out.mp4"])
 
 
 @case("outputs", "json-is-the-emotion-model", fast=True)
