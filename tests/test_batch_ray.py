@@ -107,11 +107,6 @@ def assert_matches_single(output: Path, records: Path, single: tuple[Path, Path]
             assert max(abs(fa["probs"][e] - fb["probs"][e]) for e in fa["probs"]) <= 1e-3
 
 
-def host_prefix() -> str:
-    """emocam-chunk-HOST: the scratch folders of workers on this machine."""
-    return scratch.prefix().rsplit("-", 2)[0] + "-"
-
-
 def report(outdir: Path) -> dict:
     return json.loads((outdir / REPORT_NAME).read_text())
 
@@ -152,8 +147,8 @@ def test_a_killed_worker_costs_only_its_chunk(cluster, long_list, single, tmp_pa
     assert main(["render", str(long_list), "-o", str(out), "--json", str(tmp_path / "records"), *CHUNKED, *FAST]) == 0
     assert cluster.exists()  # a worker really was killed
     # the restarted worker removed the killed one's scratch folder
-    stale = [d for d in Path(tempfile.gettempdir()).glob(f"{scratch.PREFIX}*") if d.name.startswith(host_prefix())
-             and not Path(f"/proc/{d.name.split('-')[-2]}").exists()]
+    stale = [d for d in Path(tempfile.gettempdir()).glob(f"{scratch.host_prefix()}*")
+             if not Path(f"/proc/{d.name.split('-')[-2]}").exists()]
     assert stale == []
     (long,) = report(out)["files"]
     assert long["status"] == "done" and long["chunks_rendered"] == 3

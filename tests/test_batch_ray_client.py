@@ -31,6 +31,11 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def without_ray_settings() -> dict:
+    """This environment without RAY_* variables: the cluster and the client get only what a test gives them."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
+
+
 def answers(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=1):
@@ -43,7 +48,7 @@ def answers(port: int) -> bool:
 def head():
     """A one-node cluster of 2 CPUs in its own temp dir and ports, with a token of its own; stopped at the end."""
     temp_dir = tempfile.mkdtemp(prefix="emray", dir="/tmp")  # short: Ray puts unix sockets under it
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
+    env = without_ray_settings()
     env.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(32), RAY_worker_niceness="0",
                RAY_CLIENT_SERVER_CHECK_CHANNEL_TIMEOUT_S="10")  # a Ray Client server that died: retried sooner
     ports = {name: free_port() for name in ("port", "ray-client-server-port", "node-manager-port",
@@ -105,7 +110,7 @@ def test_render_on_a_cluster_started_with_ray_start(head, sample_cuts, tmp_path,
 def test_an_address_where_nothing_answers_is_one_line_at_once(sample_cuts, tmp_path, address, says):
     port = free_port()  # nothing listens on it
     address, says = address.format(port=port), says.format(port=port)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
+    env = without_ray_settings()
     done = render([sample_cuts["clip0"], sample_cuts["clip1"]], tmp_path / "out", address, env)
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and done.stderr.startswith("emocam: error: ") and says in done.stderr

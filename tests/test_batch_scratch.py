@@ -11,8 +11,7 @@ from emocam.batch import scratch
 def test_sweep_removes_only_folders_of_dead_workers(tmp_path):
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()  # a process that has ended: its pid is free
-    host_prefix = scratch.prefix().rsplit("-", 2)[0]  # emocam-chunk-HOST
-    dead = tmp_path / f"{host_prefix}-{gone.pid}-abc"
+    dead = tmp_path / f"{scratch.host_prefix()}{gone.pid}-abc"
     live = tmp_path / f"{scratch.prefix()}def"  # this process
     other_host = tmp_path / f"{scratch.PREFIX}elsewhere-{gone.pid}-ghi"  # another machine's: not ours to judge
     unrelated = tmp_path / f"something-{gone.pid}-jkl"

@@ -77,7 +77,7 @@ def start(ray, address: str | None) -> bool:
     if ray.is_initialized():
         return False
     logging.getLogger("ray").setLevel(logging.ERROR)  # Ray's start-up notices would break the one-line stderr
-    where = f"the Ray cluster at {address}" if address else "a local Ray instance"
+    where = _where(address)
     options = dict(log_to_driver=False, configure_logging=False)
     if not address:
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
@@ -113,6 +113,10 @@ def _check_answers(address: str, where: str) -> None:
     problem = ray_address.unanswered(host, port)
     if problem:
         raise EmocamError(f"cannot reach {where}: nothing answers at {host}:{port} ({problem})")
+
+
+def _where(address: str | None) -> str:
+    return f"the Ray cluster at {address}" if address else "a local Ray instance"
 
 
 def _first_line(exc: BaseException) -> str:
@@ -162,7 +166,7 @@ class RayEngine:
                             concurrency_groups={"render": 1, "poll": 1})(_grouped(ray))
         remote = remote.options(num_cpus=1, num_gpus=1 if on_gpu else 0)
         self.actors = [remote.remote(settings, records) for _ in range(self.workers)]
-        where = f"the Ray cluster at {address}" if address else "a local Ray instance"
+        where = _where(address)
         self.description = (f"{self.workers} Ray worker{'s' * (self.workers > 1)}{' on GPUs' if on_gpu else ''} on {where}"
                             + (f" (--workers {workers}: the cluster has room for {room})" if self.capped else ""))
         self.load_s: list[float] = []

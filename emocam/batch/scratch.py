@@ -15,9 +15,14 @@ def _host() -> str:
     return re.sub(r"[^A-Za-z0-9.]", "_", os.uname().nodename)
 
 
+def host_prefix() -> str:
+    """The prefix of every worker's scratch folders on this machine: emocam-chunk-HOST-."""
+    return f"{PREFIX}{_host()}-"
+
+
 def prefix() -> str:
     """The prefix of this process's scratch folders: emocam-chunk-HOST-PID-."""
-    return f"{PREFIX}{_host()}-{os.getpid()}-"
+    return f"{host_prefix()}{os.getpid()}-"
 
 
 def _alive(pid: int) -> bool:
@@ -33,7 +38,7 @@ def _alive(pid: int) -> bool:
 def sweep(root: Path | None = None) -> list[Path]:
     """Remove the scratch folders of workers on this machine whose process is gone; returns what went."""
     root = Path(root or tempfile.gettempdir())
-    pattern = re.compile(rf"{re.escape(PREFIX)}{re.escape(_host())}-(\d+)-")
+    pattern = re.compile(rf"{re.escape(host_prefix())}(\d+)-")
     removed = []
     try:
         entries = list(root.iterdir())

@@ -53,7 +53,7 @@ class TemporalParams:
     keyframe_every: int = 3  # keyframe mode: run the network at least every Nth frame
     keyframe_fraction: float = 0.85  # keyframe mode: fewer confident pixels than this forces a keyframe
     keep_texture: bool = False  # restore the fine-band contrast blending takes away: sharper, more flicker
-    style_tolerance: float = 0.02  # style change per frame (L1 of the weights) at which history is dropped
+    style_tolerance: float = 0.02  # style change per frame (L1, relative to the style's) at which history is dropped
     flow_size: int | None = 384  # flow is computed at most this long side (None: at the processing size); at or
     # under it no resizing: on the bench clips flow at 384 beat flow at 320 scaled up, in flicker and in time
     flow_preset: int = cv2.DISOPTICAL_FLOW_PRESET_MEDIUM  # DIS quality (a few ms at 256 px)
