@@ -9,6 +9,8 @@ byte for byte.
 """
 from __future__ import annotations
 
+from emocam.modelstore.protowire import LENGTH, fields as _fields, message as _message, rewrite as _rewrite
+
 # field numbers in onnx.proto3
 MODEL_GRAPH = 7
 GRAPH_INPUT, GRAPH_OUTPUT, GRAPH_VALUE_INFO = 11, 12, 13
@@ -17,71 +19,6 @@ TYPE_TENSOR = 1
 TENSOR_SHAPE = 2
 SHAPE_DIM = 1
 DIM_VALUE, DIM_PARAM = 1, 2
-VARINT, FIXED64, LENGTH, FIXED32 = 0, 1, 2, 5
-
-
-def _read_varint(buf: bytes, pos: int) -> tuple[int, int]:
-    result = shift = 0
-    while True:
-        if pos >= len(buf):
-            raise ValueError("truncated varint")
-        byte = buf[pos]
-        pos += 1
-        result |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return result, pos
-        shift += 7
-
-
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, value = value & 0x7F, value >> 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
-
-
-def _fields(buf: bytes):
-    """(field number, wire type, the field's raw bytes with its tag, payload of a length-delimited field)."""
-    pos = 0
-    while pos < len(buf):
-        start = pos
-        key, pos = _read_varint(buf, pos)
-        number, wire = key >> 3, key & 7
-        payload = b""
-        if wire == VARINT:
-            _, pos = _read_varint(buf, pos)
-        elif wire == FIXED64:
-            pos += 8
-        elif wire == LENGTH:
-            length, pos = _read_varint(buf, pos)
-            payload = buf[pos:pos + length]
-            pos += length
-        elif wire == FIXED32:
-            pos += 4
-        else:
-            raise ValueError(f"unsupported wire type {wire}")
-        if pos > len(buf):
-            raise ValueError("truncated field")
-        yield number, wire, buf[start:pos], payload
-
-
-def _message(number: int, payload: bytes) -> bytes:
-    return _varint(number << 3 | LENGTH) + _varint(len(payload)) + payload
-
-
-def _rewrite(buf: bytes, number: int, change) -> bytes:
-    """`buf` with every length-delimited field `number` replaced by change(payload) (None drops it)."""
-    out = bytearray()
-    for field, wire, raw, payload in _fields(buf):
-        if field == number and wire == LENGTH:
-            new = change(payload)
-            if new is not None:
-                out += _message(number, new)
-        else:
-            out += raw
-    return bytes(out)
 
 
 def _shape(shape: bytes, axes: dict[int, str]) -> bytes:

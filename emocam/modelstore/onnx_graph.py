@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Iterator
 
 from emocam.errors import EmocamError
+from emocam.modelstore.protowire import LENGTH, fields
 
 
 def onnx_input_names(path: Path) -> list[str]:
@@ -33,36 +34,4 @@ def onnx_input_names(path: Path) -> list[str]:
 
 def _fields(data: bytes) -> Iterator[tuple[int, bytes]]:
     """(field number, bytes) of each length-delimited field of a protobuf message; other wire types skipped."""
-    pos = 0
-    while pos < len(data):
-        key, pos = _varint(data, pos)
-        number, wire = key >> 3, key & 7
-        if wire == 0:
-            _, pos = _varint(data, pos)
-        elif wire == 1:
-            pos += 8
-        elif wire == 5:
-            pos += 4
-        elif wire == 2:
-            size, pos = _varint(data, pos)
-            if pos + size > len(data):
-                raise ValueError("field runs past the end")
-            yield number, data[pos:pos + size]
-            pos += size
-        else:
-            raise ValueError(f"wire type {wire}")
-    if pos != len(data):
-        raise ValueError("trailing bytes")
-
-
-def _varint(data: bytes, pos: int) -> tuple[int, int]:
-    value, shift = 0, 0
-    while True:
-        byte = data[pos]
-        pos += 1
-        value |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            return value, pos
-        shift += 7
-        if shift > 63:
-            raise ValueError("varint too long")
+    return ((number, payload) for number, wire, _, payload in fields(data) if wire == LENGTH)

@@ -10,11 +10,13 @@ from __future__ import annotations
 import base64
 import ctypes
 import functools
+import struct
 from pathlib import Path
 
 import onnxruntime as ort
 
 from emocam.errors import EmocamError
+from emocam.modelstore.onnx_norms import fold_instance_norms
 
 DEVICES = ("auto", "cpu", "cuda")
 CUDA = "CUDAExecutionProvider"
@@ -71,6 +73,17 @@ def available_devices() -> list[str]:
     return ["cuda", "cpu"] if cuda_status()[0] else ["cpu"]
 
 
+def _loadable(path: Path) -> str | bytes:
+    """What onnxruntime loads for `path`: its bytes with spelled-out instance norms folded (the same output,
+    faster), or the path itself when there is nothing to fold or the file is not a readable protobuf (then
+    onnxruntime's own error is the one reported)."""
+    try:
+        folded, count = fold_instance_norms(path.read_bytes())
+    except (OSError, ValueError, IndexError, UnicodeDecodeError, struct.error):
+        return str(path)
+    return folded if count else str(path)
+
+
 def create_session(path: str | Path, device: str = "auto",
                    threads: int | None = None) -> tuple[ort.InferenceSession, str]:
     """An InferenceSession for the ONNX file `path` and the device really used ("cuda" or "cpu").
@@ -98,7 +111,7 @@ def create_session(path: str | Path, device: str = "auto",
     so.log_severity_level = 3
     providers = [CUDA, CPU] if want_cuda else [CPU]
     try:
-        sess = ort.InferenceSession(str(p), so, providers=providers)
+        sess = ort.InferenceSession(_loadable(p), so, providers=providers)
     except Exception as e:  # noqa: BLE001 - onnxruntime raises several types for a bad file
         msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise EmocamError(f"cannot load model {p}: {msg}") from None
