@@ -49,6 +49,30 @@ def floor_rows(photo: str, styles: list[int], sizes: list[int | None]) -> list[d
     return rows
 
 
+def style_grid(rows: list[dict], photo: str, path: str, per_row: int = 7, crop: int = 240, tile: int = 180) -> None:
+    """An image grid (PNG or JPEG by the file's name): a crop of the pan's first frame, then each style measured
+    on `photo`, labelled with its floor at full size (flicker DIS / Farneback of the perfectly stable output)."""
+    import cv2
+    import numpy as np
+
+    from tools.temporal_figures import _label
+
+    clip, _ = temporal_clips.pan_with_oracle(lambda canvas: canvas, photo=photo)
+    y0, x0 = (clip[0].shape[0] - crop) // 2, (clip[0].shape[1] - crop) // 2
+
+    def small(image):
+        return cv2.resize(image[y0:y0 + crop, x0:x0 + crop], (tile, tile), interpolation=cv2.INTER_AREA)
+
+    tiles = [_label(small(clip[0]), "input")]
+    for r in (r for r in rows if r["photo"] == photo and r["size"] == "full"):
+        net = CachedNetwork(r["style"])
+        floor = f"{r['style']}: {r['flicker_dis']:.1f} / {r['flicker_farneback']:.1f}"
+        tiles.append(_label(small(net(clip[0])), floor))
+    tiles += [np.zeros_like(tiles[0])] * (-len(tiles) % per_row)
+    grid = np.concatenate([np.concatenate(tiles[i:i + per_row], 1) for i in range(0, len(tiles), per_row)], 0)
+    cv2.imwrite(path, cv2.cvtColor(grid, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 88])
+
+
 def best_under_goal(rows: list[dict]) -> dict | None:
     """The sharpest row whose flicker is within the goal by both flows."""
     ok = [r for r in rows if max(r["flicker_dis"], r["flicker_farneback"]) <= GOAL]
@@ -94,6 +118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--photos", default="aloeL.jpg", help=f"pan photos, comma separated: {', '.join(temporal_clips.PAN_PHOTOS)}")
     p.add_argument("--json", help="write the rows here")
     p.add_argument("--markdown", help="write the tables here")
+    p.add_argument("--figure", help="image (.png, .jpg): each style on the first photo's pan, labelled with its floor at full size")
     args = p.parse_args(argv)
     styles, sizes = parse_list(args.styles, "--styles", False), parse_list(args.sizes, "--sizes", True)
     photos = [p.strip() for p in args.photos.split(",") if p.strip()]
@@ -111,6 +136,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.markdown:
         with open(args.markdown, "w") as f:
             f.write(table)
+    if args.figure:
+        style_grid(rows, photos[0], args.figure)
     return 0
 
 
