@@ -110,11 +110,15 @@ def create_session(path: str | Path, device: str = "auto",
     so.intra_op_num_threads = threads or 0
     so.log_severity_level = 3
     providers = [CUDA, CPU] if want_cuda else [CPU]
-    try:
-        sess = ort.InferenceSession(_loadable(p), so, providers=providers)
-    except Exception as e:  # noqa: BLE001 - onnxruntime raises several types for a bad file
-        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise EmocamError(f"cannot load model {p}: {msg}") from None
+    sess = None
+    for model in dict.fromkeys([_loadable(p), str(p)]):  # the file itself if the folded graph does not load
+        try:
+            sess = ort.InferenceSession(model, so, providers=providers)
+            break
+        except Exception as e:  # noqa: BLE001 - onnxruntime raises several types for a bad file
+            msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    if sess is None:
+        raise EmocamError(f"cannot load model {p}: {msg}")
     used = "cuda" if CUDA in sess.get_providers() else "cpu"
     if device == "cuda" and used != "cuda":
         raise EmocamError(
