@@ -49,7 +49,7 @@ def floor_rows(photo: str, styles: list[int], sizes: list[int | None]) -> list[d
     return rows
 
 
-def style_grid(rows: list[dict], photo: str, path: str, per_row: int = 7, crop: int = 240, tile: int = 180) -> None:
+def style_grid(rows: list[dict], photo: str, path: str, per_row: int = 7, crop: int = 240, tile: int = 160) -> None:
     """An image grid (PNG or JPEG by the file's name): a crop of the pan's first frame, then each style measured
     on `photo`, labelled with its floor at full size (flicker DIS / Farneback of the perfectly stable output)."""
     import cv2
