@@ -101,9 +101,9 @@ def test_models_without_spelled_out_norms_come_back_unchanged(name):
 
 
 def test_sessions_load_the_folded_graph_only_where_there_is_one(tmp_path):
-    assert isinstance(runtime._loadable(find_model("multistyle26.onnx")), bytes)
+    assert isinstance(runtime.loadable(find_model("multistyle26.onnx")), bytes)
     emotion = find_model("emotion_fer_minixception.onnx")
-    assert runtime._loadable(emotion) == str(emotion)
+    assert runtime.loadable(emotion) == str(emotion)
     junk = tmp_path / "junk.onnx"
     junk.write_bytes(b"\xff" * 40)
-    assert runtime._loadable(junk) == str(junk)
+    assert runtime.loadable(junk) == str(junk)

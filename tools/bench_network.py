@@ -23,11 +23,8 @@ from tools.machine import CpuShare, machine_lines
 
 
 def _session(model: str | bytes) -> ort.InferenceSession:
-    so = ort.SessionOptions()
-    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    so.inter_op_num_threads = 1
-    so.log_severity_level = 3
-    return ort.InferenceSession(model, so, providers=["CPUExecutionProvider"])
+    """A CPU session with the options emocam's own sessions get."""
+    return ort.InferenceSession(model, runtime.session_options(), providers=[runtime.CPU])
 
 
 def _feed(session: ort.InferenceSession, width: int, height: int) -> dict[str, np.ndarray]:
@@ -44,7 +41,7 @@ def _feed(session: ort.InferenceSession, width: int, height: int) -> dict[str, n
 def compare(model: str, sizes: list[tuple[int, int]], runs: int) -> list[dict]:
     """Median ms per run of the file as is and as loaded, per size, measured in turns."""
     path = find_model(model)
-    loaded = runtime._loadable(path)
+    loaded = runtime.loadable(path)
     if not isinstance(loaded, bytes):
         raise EmocamError(f"{model}: nothing to fold, emocam loads the file as it is")
     as_is, folded = _session(str(path)), _session(loaded)

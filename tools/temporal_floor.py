@@ -73,9 +73,14 @@ def style_grid(rows: list[dict], photo: str, path: str, per_row: int = 7, crop: 
     cv2.imwrite(path, cv2.cvtColor(grid, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 88])
 
 
+def within_goal(row: dict) -> bool:
+    """Flicker within the goal by both flows."""
+    return max(row["flicker_dis"], row["flicker_farneback"]) <= GOAL
+
+
 def best_under_goal(rows: list[dict]) -> dict | None:
     """The sharpest row whose flicker is within the goal by both flows."""
-    ok = [r for r in rows if max(r["flicker_dis"], r["flicker_farneback"]) <= GOAL]
+    ok = [r for r in rows if within_goal(r)]
     return max(ok, key=lambda r: r["sharpness"]) if ok else None
 
 
@@ -83,10 +88,11 @@ def markdown(rows: list[dict]) -> str:
     lines = ["| photo | style | stylized at | flicker DIS | flicker Farneback | sharpness | both flows <= 4x |",
              "| --- | ---: | --- | ---: | ---: | ---: | --- |"]
     for r in rows:
-        ok = "yes" if max(r["flicker_dis"], r["flicker_farneback"]) <= GOAL else "no"
+        ok = "yes" if within_goal(r) else "no"
         lines.append(f"| {r['photo']} | {r['style']} | {r['size']} | {r['flicker_dis']:.2f} "
                      f"| {r['flicker_farneback']:.2f} | {r['sharpness']:.3f} | {ok} |")
-    lines += ["", "| photo | style | sharpest perfectly stable output within 4x by both flows |", "| --- | ---: | --- |"]
+    lines += ["", "| photo | style | sharpest perfectly stable output within 4x by both flows |",
+              "| --- | ---: | --- |"]
     for photo, style in dict.fromkeys((r["photo"], r["style"]) for r in rows):
         best = best_under_goal([r for r in rows if (r["photo"], r["style"]) == (photo, style)])
         lines.append(f"| {photo} | {style} | " + (f"{best['sharpness']:.3f} (stylized at {best['size']})" if best
@@ -94,20 +100,29 @@ def markdown(rows: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def parse_list(spec: str, what: str, full_ok: bool) -> list[int | None]:
-    """A comma list of whole numbers (and `full` where allowed) from the command line."""
-    out: list[int | None] = []
-    for item in (s.strip() for s in spec.split(",") if s.strip()):
-        if full_ok and item == "full":
-            out.append(None)
-        elif item.isdigit() and (full_ok or int(item) < 26) and (not full_ok or int(item) >= 64):
-            out.append(int(item))
-        else:
-            raise EmocamError(f"{what}: {item!r} is not " + ("a size of 64 px or more, or full" if full_ok else
-                                                              "a multistyle26 style (0-25)"))
-    if not out:
+def _items(spec: str, what: str) -> list[str]:
+    items = [s.strip() for s in spec.split(",") if s.strip()]
+    if not items:
         raise EmocamError(f"{what}: nothing given")
-    return out
+    return items
+
+
+def parse_styles(spec: str) -> list[int]:
+    """multistyle26 style numbers, 0-25."""
+    styles = _items(spec, "--styles")
+    bad = next((s for s in styles if not (s.isdigit() and int(s) < 26)), None)
+    if bad is not None:
+        raise EmocamError(f"--styles: {bad!r} is not a multistyle26 style (0-25)")
+    return [int(s) for s in styles]
+
+
+def parse_sizes(spec: str) -> list[int | None]:
+    """Stylization sizes of 64 px or more, or `full` (None)."""
+    sizes = _items(spec, "--sizes")
+    bad = next((s for s in sizes if s != "full" and not (s.isdigit() and int(s) >= 64)), None)
+    if bad is not None:
+        raise EmocamError(f"--sizes: {bad!r} is not a size of 64 px or more, or full")
+    return [None if s == "full" else int(s) for s in sizes]
 
 
 @one_line_errors("tools.temporal_floor")
@@ -115,16 +130,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = ToolParser(prog="python -m tools.temporal_floor", description=__doc__.split("\n")[0])
     p.add_argument("--styles", default="19", help="multistyle26 styles, comma separated (default 19)")
     p.add_argument("--sizes", default="full,512,384,320,256", help="stylization sizes (long side of the frame)")
-    p.add_argument("--photos", default="aloeL.jpg", help=f"pan photos, comma separated: {', '.join(temporal_clips.PAN_PHOTOS)}")
+    photos_known = ", ".join(temporal_clips.PAN_PHOTOS)
+    p.add_argument("--photos", default="aloeL.jpg", help=f"pan photos, comma separated: {photos_known}")
     p.add_argument("--json", help="write the rows here")
     p.add_argument("--markdown", help="write the tables here")
-    p.add_argument("--figure", help="image (.png, .jpg): each style on the first photo's pan, labelled with its floor at full size")
+    p.add_argument("--figure", help="image (.png, .jpg): each style on the first photo's pan, labelled with its "
+                                    "floor at full size")
     args = p.parse_args(argv)
-    styles, sizes = parse_list(args.styles, "--styles", False), parse_list(args.sizes, "--sizes", True)
-    photos = [p.strip() for p in args.photos.split(",") if p.strip()]
-    unknown = [p for p in photos if p not in temporal_clips.PAN_PHOTOS]
-    if unknown or not photos:
-        raise EmocamError(f"--photos: {', '.join(unknown) or 'nothing given'} (use {', '.join(temporal_clips.PAN_PHOTOS)})")
+    styles, sizes = parse_styles(args.styles), parse_sizes(args.sizes)
+    photos = _items(args.photos, "--photos")
+    unknown = [photo for photo in photos if photo not in temporal_clips.PAN_PHOTOS]
+    if unknown:
+        raise EmocamError(f"--photos: no pan photo {', '.join(unknown)} (use {photos_known})")
     if not (temporal_clips.OPENCV_DATA / "aloeL.jpg").is_file():
         raise EmocamError("the pan photos come with opencv-doc: apt-get install opencv-doc")
     rows = [row for photo in photos for row in floor_rows(photo, styles, sizes)]

@@ -73,15 +73,27 @@ def available_devices() -> list[str]:
     return ["cuda", "cpu"] if cuda_status()[0] else ["cpu"]
 
 
-def _loadable(path: Path) -> str | bytes:
+def loadable(path: Path) -> str | bytes:
     """What onnxruntime loads for `path`: its bytes with spelled-out instance norms folded (the same output,
     faster), or the path itself when there is nothing to fold or the file is not a readable protobuf (then
     onnxruntime's own error is the one reported)."""
     try:
         folded, count = fold_instance_norms(path.read_bytes())
-    except (OSError, ValueError, IndexError, UnicodeDecodeError, struct.error):
+    except (OSError, ValueError, IndexError, struct.error):  # ValueError covers a bad UTF-8 name too
         return str(path)
     return folded if count else str(path)
+
+
+def session_options(threads: int | None = None) -> ort.SessionOptions:
+    """Every graph optimisation, one stream of operators, `threads` intra-op threads (None: onnxruntime's
+    choice), warnings and below kept off stderr."""
+    so = ort.SessionOptions()
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    so.inter_op_num_threads = 1
+    so.intra_op_num_threads = threads or 0
+    so.log_severity_level = 3
+    return so
 
 
 def create_session(path: str | Path, device: str = "auto",
@@ -103,15 +115,10 @@ def create_session(path: str | Path, device: str = "auto",
         raise EmocamError(
             f"--device cuda: CUDA is not usable here (onnxruntime fell back to CPU: {cuda_status()[1]}); "
             "use --device cpu or auto")
-    so = ort.SessionOptions()
-    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    so.inter_op_num_threads = 1
-    so.intra_op_num_threads = threads or 0
-    so.log_severity_level = 3
+    so = session_options(threads)
     providers = [CUDA, CPU] if want_cuda else [CPU]
     sess = None
-    for model in dict.fromkeys([_loadable(p), str(p)]):  # the file itself if the folded graph does not load
+    for model in dict.fromkeys([loadable(p), str(p)]):  # the file itself if the folded graph does not load
         try:
             sess = ort.InferenceSession(model, so, providers=providers)
             break
