@@ -16,6 +16,7 @@ from pathlib import Path
 import av
 
 from emocam.errors import EmocamError
+from emocam.pipeline.sources import open_input
 from emocam.settings import Settings
 
 MIN_WARMUP_S = 2.0
@@ -55,7 +56,7 @@ class ChunkSpec:
 def probe(path: Path) -> VideoProbe:
     """Read every video packet header (no decoding): the frame timestamps and the keyframes."""
     try:
-        container = av.open(str(path))
+        container = open_input(path)
     except (av.FFmpegError, OSError) as exc:
         raise EmocamError(f"cannot open {path} as a video: {getattr(exc, 'strerror', None) or exc}") from None
     try:

@@ -1,9 +1,10 @@
-"""Joining chunk files into one video without re-encoding, with the source's audio copied once.
+"""Joining chunk files into one video without re-encoding, with the source's audio added once.
 
 Every chunk is H.264 that starts on a keyframe, made by the same encoder settings, so its packets can
 follow the previous chunk's packets in one stream. The muxer starts each chunk file at time 0; its
 packets are moved back to the chunk's place in the source (`start_pts`). The audio is copied packet for
-packet from the source for the whole file, as a single render does, so chunk joins never touch it.
+packet from the source for the whole file (re-encoded to AAC where MP4 cannot carry it), as a single
+render does (`AudioTrack`), so chunk joins never touch it.
 """
 from __future__ import annotations
 
@@ -13,15 +14,19 @@ from typing import Sequence
 import av
 
 from emocam.errors import EmocamError
-from emocam.pipeline.sinks import FRAGMENTED, FRAGMENTED_SUFFIXES, MP4_AUDIO
 from emocam.commands.output_paths import write_failure
+from emocam.pipeline.audio_track import AudioTrack
+from emocam.pipeline.sinks import FRAGMENTED, FRAGMENTED_SUFFIXES
+from emocam.pipeline.skipped import SkippedPackets
+from emocam.pipeline.sources import open_input
 
 
-def join_chunks(source_path: Path, chunks: Sequence[tuple[Path, int]], output: Path) -> int:
+def join_chunks(source_path: Path, chunks: Sequence[tuple[Path, int]], output: Path,
+                skipped: SkippedPackets | None = None) -> int:
     """Write `output` from the chunk files (each with the source pts of its first frame) and the source's
-    audio. Returns the number of video frames written."""
-    source = av.open(str(source_path))
-    opened = [av.open(str(path)) for path, _ in chunks]
+    audio (damaged audio packets are skipped and counted in `skipped`). Returns the number of video frames written."""
+    source = open_input(source_path)
+    opened = [open_input(path) for path, _ in chunks]
     options = FRAGMENTED if output.suffix.lower() in FRAGMENTED_SUFFIXES else {}
     try:
         out = av.open(str(output), "w", options=dict(options))
@@ -39,9 +44,9 @@ def join_chunks(source_path: Path, chunks: Sequence[tuple[Path, int]], output: P
         video_out = out.add_stream_from_template(first)
         video_out.time_base = video_in.time_base
         audio_in = source.streams.audio[0] if source.streams.audio else None
-        audio_out = _audio_stream(out, audio_in)
+        audio = AudioTrack(out, audio_in, output.suffix.lower() in FRAGMENTED_SUFFIXES, skipped) if audio_in else None
         packets = [_video_packets(c, start, video_out) for c, (_, start) in zip(opened, chunks)]
-        frames = _interleave(out, [p for chunk in packets for p in chunk], source, audio_in, audio_out, video_in)
+        frames = _interleave(out, [p for chunk in packets for p in chunk], source, audio_in, audio)
     except (av.FFmpegError, OSError) as exc:
         raise write_failure(output, exc) from None
     finally:
@@ -51,16 +56,6 @@ def join_chunks(source_path: Path, chunks: Sequence[tuple[Path, int]], output: P
             for container in opened + [source]:
                 container.close()
     return frames
-
-
-def _audio_stream(out: av.container.OutputContainer, audio_in):
-    """The audio copied as the single render's VideoSink does (codecs MP4 takes packet for packet)."""
-    if audio_in is None:
-        return None
-    if audio_in.codec_context.name not in MP4_AUDIO:
-        raise EmocamError(f"the input's {audio_in.codec_context.name} audio cannot be copied into MP4; "
-                          "render this file on its own (`emocam render FILE -o OUT`), which re-encodes it to AAC")
-    return out.add_stream_from_template(audio_in)
 
 
 def _video_packets(container: av.container.InputContainer, start_pts: int, stream) -> list[av.Packet]:
@@ -77,23 +72,25 @@ def _video_packets(container: av.container.InputContainer, start_pts: int, strea
     return packets
 
 
-def _interleave(out, video_packets, source, audio_in, audio_out, video_in) -> int:
+def _interleave(out, video_packets, source, audio_in, audio: AudioTrack | None) -> int:
     """Mux video and audio in time order (the muxer interleaves what arrives close together)."""
     video_out = out.streams.video[0]
-    audio = iter(p for p in source.demux(audio_in) if p.dts is not None) if audio_in is not None else iter(())
-    pending = next(audio, None)
+    pending_audio = iter(p for p in source.demux(audio_in) if p.dts is not None) if audio is not None else iter(())
+    pending = next(pending_audio, None)
     frames = 0
     for packet in video_packets:
         at = packet.dts * video_out.time_base
         while pending is not None and pending.dts * audio_in.time_base <= at:
-            pending.stream = audio_out
-            out.mux(pending)
-            pending = next(audio, None)
+            for encoded in audio.packets(pending):
+                out.mux(encoded)
+            pending = next(pending_audio, None)
         packet.stream = video_out
         out.mux(packet)
         frames += 1
     while pending is not None:
-        pending.stream = audio_out
-        out.mux(pending)
-        pending = next(audio, None)
+        for encoded in audio.packets(pending):
+            out.mux(encoded)
+        pending = next(pending_audio, None)
+    for encoded in audio.flush() if audio is not None else []:
+        out.mux(encoded)
     return frames

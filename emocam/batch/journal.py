@@ -90,9 +90,13 @@ class Journal:
         """Whether this batch wrote (or is writing) the output `name`."""
         return name in self.files
 
-    def chunk_done(self, name: str, index: int, frames: int, digest: str) -> None:
-        self.files[name]["chunks"][str(index)] = {"frames": frames, "sha256": digest}
+    def chunk_done(self, name: str, index: int, frames: int, digest: str, skipped_video: int = 0) -> None:
+        self.files[name]["chunks"][str(index)] = {"frames": frames, "sha256": digest, "skipped_video": skipped_video}
         self.save()
+
+    def skipped_video(self, name: str) -> int:
+        """Damaged video packets left out of the file's finished chunks."""
+        return sum(c.get("skipped_video", 0) for c in self.files[name]["chunks"].values())
 
     def finished_chunk(self, name: str, index: int) -> bool:
         """A chunk recorded as done whose file is still intact."""

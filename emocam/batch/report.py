@@ -28,6 +28,7 @@ class FileReport:
     chunks_rendered: int = 0  # this run
     chunks_reused: int = 0  # finished by an earlier run and verified
     error: str = ""
+    skipped_packets: dict[str, int] = field(default_factory=dict)  # damaged packets left out: video, audio
     join_seconds: float = 0.0
     driver_seconds: float = 0.0  # on the driver: storing and checking chunks, joining (serial for the batch)
     chunk_stats: list[dict] = field(default_factory=list)  # per chunk rendered: frames, warm-up, costs, worker

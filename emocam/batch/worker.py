@@ -26,6 +26,7 @@ from emocam.pipeline.loop import Processed, run_loop
 from emocam.pipeline.pipeline import Pipeline
 from emocam.pipeline.records import frame_record
 from emocam.pipeline.sinks import VideoSink
+from emocam.pipeline.skipped import SkippedPackets, decode_packet
 from emocam.pipeline.sources import Frame, VideoFileSource
 from emocam.settings import Settings
 
@@ -64,13 +65,15 @@ class ChunkResult:
     warmup_s: float  # processing the warm-up frames (rendered and thrown away)
     seconds: float  # the whole chunk, wall clock
     worker: str  # host:pid that rendered it
+    skipped_video: int = 0  # damaged packets of the chunk's span, left out (as a single render does)
 
 
 class _KeptFrames:
     """The chunk's sink: encodes (and records) only frames past the cut; warm-up frames carry index -1."""
 
-    def __init__(self, video: VideoSink, records: list[str] | None, progress: Progress | None) -> None:
-        self.video, self.records, self.progress = video, records, progress
+    def __init__(self, video: VideoSink, records: list[str] | None, progress: Progress | None,
+                 skipped: SkippedPackets) -> None:
+        self.video, self.records, self.progress, self.skipped = video, records, progress, skipped
         self.kept = 0
         self.first_kept_at: float | None = None
 
@@ -81,7 +84,7 @@ class _KeptFrames:
             self.first_kept_at = clock.perf_counter()
         self.video.write(item)
         if self.records is not None:
-            self.records.append(json.dumps(frame_record(item)))
+            self.records.append(json.dumps(frame_record(item, self.skipped)))
         self.kept += 1
         if self.progress:
             self.progress(self.kept)
@@ -90,15 +93,20 @@ class _KeptFrames:
         self.video.close()
 
 
-def chunk_frames(source: VideoFileSource, spec: ChunkSpec) -> Iterator[Frame]:
-    """Decode from the chunk's warm-up keyframe to its end; frames before the cut get index -1."""
+def chunk_frames(source: VideoFileSource, spec: ChunkSpec, skipped: SkippedPackets) -> Iterator[Frame]:
+    """Decode from the chunk's warm-up keyframe to its end; frames before the cut get index -1.
+
+    A damaged packet is skipped (as in a single render); those of the chunk's own span count in `skipped`."""
     stream = source.video
     if spec.warm_pts > (stream.start_time or 0):
         source.container.seek(spec.warm_pts, stream=stream, backward=True, any_frame=False)
     index = spec.first_frame
+    warm_up = SkippedPackets()
     try:
         for packet in source.container.demux(stream):
-            for frame in packet.decode():
+            ours = packet.pts is not None and packet.pts >= spec.start_pts and (
+                spec.end_pts is None or packet.pts < spec.end_pts)
+            for frame in decode_packet(packet, skipped if ours else warm_up):
                 if frame.pts is None or frame.pts < spec.warm_pts:
                     continue
                 if spec.end_pts is not None and frame.pts >= spec.end_pts:
@@ -132,20 +140,22 @@ class ChunkRenderer:
             out = Path(folder) / f"chunk-{spec.index:05d}.mp4"
             try:
                 video = VideoSink(out, source.size, source.rate or source.fps, time_base=source.video.time_base)
-                kept = _KeptFrames(video, records, progress)
+                skipped = SkippedPackets()
+                kept = _KeptFrames(video, records, progress, skipped)
                 opened = clock.perf_counter()
                 try:
-                    run_loop(chunk_frames(source, spec), pipeline_step(pipeline, self.settings), [kept])
+                    run_loop(chunk_frames(source, spec, skipped), pipeline_step(pipeline, self.settings), [kept])
                 finally:
                     kept.close()
             finally:
                 pipeline.close()
                 source.close()
-            if kept.kept != spec.frames:
+            if kept.kept + skipped.video != spec.frames:
                 raise EmocamError(f"{spec.path} ends early: chunk {spec.index} decoded {kept.kept} of "
                                   f"{spec.frames} frames (damaged or truncated?)")
             data = out.read_bytes()
         done = clock.perf_counter()
         return ChunkResult(spec.path, spec.index, kept.kept, data,
                            "\n".join(records) + "\n" if records else None if records is None else "",
-                           opened - started, (kept.first_kept_at or done) - opened, done - started, self.name)
+                           opened - started, (kept.first_kept_at or done) - opened, done - started, self.name,
+                           skipped.video)

@@ -25,6 +25,7 @@ from emocam.batch.local_engine import CLUSTER_HINT, LocalEngine
 from emocam.batch.options import check_args
 from emocam.batch.report import REPORT_NAME, BatchProgress, BatchReport, FileReport
 from emocam.batch.worker import ChunkResult
+from emocam.pipeline.skipped import SkippedPackets
 from emocam.commands import output_paths
 from emocam.errors import EmocamError
 from emocam.pipeline.sources import VideoFileSource
@@ -154,7 +155,7 @@ class BatchRun:
         scratch = target.with_name(f".{target.name}.tmp")
         scratch.write_bytes(result.data)
         os.replace(scratch, target)
-        self.journal.chunk_done(job.name, result.index, result.frames, sha256(target))
+        self.journal.chunk_done(job.name, result.index, result.frames, sha256(target), result.skipped_video)
         job.left.discard(result.index)
         job.report.chunks_rendered += 1
         job.report.seconds += result.seconds
@@ -170,9 +171,10 @@ class BatchRun:
         started = time.perf_counter()
         partial = output_paths.partial_path(job.output)
         chunks = [(self.journal.chunk_path(job.name, c.index), c.start_pts) for c in job.chunks]
+        skipped = SkippedPackets(video=self.journal.skipped_video(job.name))
         try:
-            frames = join_chunks(job.input, chunks, partial)
-            expected = sum(c.frames for c in job.chunks)
+            frames = join_chunks(job.input, chunks, partial, skipped)
+            expected = sum(c.frames for c in job.chunks) - skipped.video
             if frames != expected or count_frames(partial) != expected:
                 raise EmocamError(f"joining {job.input} gave {frames} frames, expected {expected}")
             self._join_records(job)
@@ -186,6 +188,7 @@ class BatchRun:
         job.report.driver_seconds = round(job.report.driver_seconds + job.report.join_seconds, 3)
         job.report.seconds = round(job.report.seconds + job.report.join_seconds, 2)
         job.report.status, job.report.frames = "done", frames
+        job.report.skipped_packets = skipped.as_record()
         job.report.fps = round(frames / job.report.seconds, 2) if job.report.seconds else 0.0
         self.journal.file_done(job.name, frames, sha256(job.output), job.report.seconds)
         folder = self.journal.chunk_folder(job.name)
@@ -195,8 +198,9 @@ class BatchRun:
             folder.rmdir()
         except OSError:
             pass
+        note = f"; {skipped.describe()}" if skipped.describe() else ""
         progress.say(f"done    {job.input} -> {job.output} ({frames} frames, {job.report.seconds:.1f} s, "
-                     f"{job.report.fps:.1f} fps)")
+                     f"{job.report.fps:.1f} fps{note})")
 
     def _join_records(self, job: Job) -> None:
         if not self.records_dir:

@@ -16,6 +16,7 @@ from emocam.pipeline.loop import Processed, Sink, run_loop
 from emocam.pipeline.pipeline import Pipeline
 from emocam.pipeline.records import JsonRecordsSink
 from emocam.pipeline.sinks import ImageSink, VideoSink
+from emocam.pipeline.skipped import SkippedPackets
 from emocam.pipeline.sources import IMAGE_SUFFIXES, SAMPLE_CLIP, Frame, ImageSource, Source, VideoFileSource, open_source
 from emocam.settings import Settings
 
@@ -109,12 +110,12 @@ def _progress(total: int | None, unit: str):
     return bar, done
 
 
-def _json_sink(plan: OutputPlan) -> list[Sink]:
+def _json_sink(plan: OutputPlan, skipped: SkippedPackets | None = None) -> list[Sink]:
     """Records go to `--json`'s partial name, renamed with the output when the render completes."""
     if plan.json_partial is None:
         return []
     output_paths.clear_scratch(plan.json_partial)
-    return [JsonRecordsSink(plan.json_partial)]
+    return [JsonRecordsSink(plan.json_partial, skipped)]
 
 
 def _finish(plan: OutputPlan, scratch: Path | None) -> None:
@@ -150,14 +151,15 @@ def _render_video(source: VideoFileSource, plan: OutputPlan, settings: Settings)
     pipeline = Pipeline(settings, video_mode=True)
     output_paths.clear_scratch(partial)
     try:
-        video = VideoSink(partial, source.size, source.rate or source.fps, audio=source.audio, time_base=source.video.time_base)
+        video = VideoSink(partial, source.size, source.rate or source.fps, audio=source.audio,
+                          time_base=source.video.time_base, skipped=source.skipped)
     except BaseException:
         pipeline.close()
         raise
     sinks: list[Sink] = [video]
     bar, done = _progress(source.frame_count, "frame")
     try:
-        sinks += _json_sink(plan)
+        sinks += _json_sink(plan, source.skipped)
         run_loop(source.frames(on_audio=video.write_audio), pipeline_step(pipeline, settings), sinks, on_done=done)
     except (KeyboardInterrupt, EmocamError) as exc:
         reason = _abandon(exc, sinks)
@@ -171,15 +173,19 @@ def _render_video(source: VideoFileSource, plan: OutputPlan, settings: Settings)
         bar.close()
         pipeline.close()
     _close(sinks)
+    if video.audio is not None and video.audio.all_damaged:
+        raise EmocamError(f"{source.path}: none of its {video.audio_packets} audio packets decodes (damaged audio); "
+                          f"the video without sound is in {partial}")
     count, expected = video.frames_written, source.frame_count
-    if expected and count < expected * (1 - TRUNCATION_TOLERANCE) - 1:
+    if expected and count + source.skipped.video < expected * (1 - TRUNCATION_TOLERANCE) - 1:
         raise EmocamError(f"{source.path} ends early: decoded {count} of {expected} frames (truncated?); partial output in {partial}")
     _finish(plan, partial)
     width, height = source.size
     size = f"{video.video.width}x{video.video.height} (padded from {width}x{height}: H.264 needs even sides)" \
         if video.padded else f"{width}x{height}"
+    damage = f", {source.skipped.describe()}" if source.skipped.describe() else ""
     print(f"wrote {output} ({count} frames, {size}, {source.fps:.3g} fps, "
-          f"audio {video.audio_note}, devices {pipeline.devices})")
+          f"audio {video.audio_note}{damage}, devices {pipeline.devices})")
     return 0
 
 

@@ -7,10 +7,11 @@ from pathlib import Path
 from emocam.errors import EmocamError
 from emocam.labels import EMOTIONS
 from emocam.pipeline.loop import Processed
+from emocam.pipeline.skipped import SkippedPackets
 
 
-def frame_record(item: Processed) -> dict:
-    """One frame as a JSON-ready dict."""
+def frame_record(item: Processed, skipped: SkippedPackets | None = None) -> dict:
+    """One frame as a JSON-ready dict; `skipped`: damaged packets of the source left out so far."""
     result = item.result
     return {
         "index": item.frame.index,
@@ -29,14 +30,16 @@ def frame_record(item: Processed) -> dict:
             }
             for f in result.faces
         ],
+        "skipped_packets": (skipped or SkippedPackets()).as_record(),
     }
 
 
 class JsonRecordsSink:
     """JSON Lines, one record per frame, each line flushed: an interrupted render keeps valid records."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, skipped: SkippedPackets | None = None) -> None:
         self.path = Path(path)
+        self.skipped = skipped
         try:
             self._file = self.path.open("w", encoding="utf-8")
         except OSError as exc:
@@ -44,7 +47,7 @@ class JsonRecordsSink:
 
     def write(self, item: Processed) -> None:
         try:
-            self._file.write(json.dumps(frame_record(item)) + "\n")
+            self._file.write(json.dumps(frame_record(item, self.skipped)) + "\n")
             self._file.flush()
         except OSError as exc:
             raise EmocamError(f"cannot write {self.path}: {exc.strerror}") from None

@@ -13,6 +13,8 @@ import numpy as np
 
 from emocam.commands.output_paths import clear_scratch, finish, scratch_path, write_failure
 from emocam.errors import EmocamError
+from emocam.pipeline.audio_track import AudioTrack
+from emocam.pipeline.skipped import SkippedPackets
 
 if TYPE_CHECKING:
     from emocam.pipeline.loop import Processed
@@ -28,10 +30,6 @@ FRAGMENTED = {
 }
 FRAGMENTED_SUFFIXES = {".mp4", ".mov", ".m4v"}
 KEYFRAME_INTERVAL_S = 1.0
-# Audio codecs a fragmented MP4 takes packet for packet; anything else (PCM, and AC-3/E-AC-3, which the
-# MP4 muxer cannot place before its first fragment) is re-encoded to AAC.
-MP4_AUDIO = {"aac", "mp3", "opus", "alac", "flac"}
-AAC_RATES = {96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350}
 
 
 class VideoSink:
@@ -46,6 +44,7 @@ class VideoSink:
         time_base: Fraction | None = None,
         low_latency: bool = False,
         crf: int = 20,
+        skipped: SkippedPackets | None = None,
     ) -> None:
         self.path = Path(path)
         self.size = size
@@ -73,32 +72,18 @@ class VideoSink:
         self.video.codec_context.time_base = self.video.time_base
         self._last_keyframe_time: float | None = None
         self.audio_in = audio
+        self.skipped = skipped if skipped is not None else SkippedPackets()
         try:
-            self.audio_out, self.audio_encoder = self._add_audio(audio)
+            mp4 = self.path.suffix.lower() in FRAGMENTED_SUFFIXES
+            self.audio = AudioTrack(self.container, audio, mp4, self.skipped) if audio is not None else None
         except (av.FFmpegError, ValueError) as exc:
             self.container.close()
             raise EmocamError(f"cannot write the input's {audio.codec_context.name} audio to {self.path}: {exc}") from None
-        self.audio_note = "none" if audio is None else (
-            f"{audio.codec_context.name} re-encoded to AAC" if self.audio_encoder else "copied")
+        self.audio_note = self.audio.note if self.audio is not None else "none"
         self.frames_written = 0
-        self.audio_packets = 0
-        self._audio_next: int | None = None
         self._last_pts = -1
         self._lock = threading.Lock()
         self._closed = False
-
-    def _add_audio(self, audio):
-        if audio is None:
-            return None, None
-        mp4 = self.path.suffix.lower() in FRAGMENTED_SUFFIXES
-        codec = getattr(audio.codec_context.codec, "canonical_name", audio.codec_context.name)  # mp3float -> mp3
-        if not mp4 or codec in MP4_AUDIO:
-            return self.container.add_stream_from_template(audio), None
-        # e.g. PCM in an AVI: MP4 cannot carry it, so it is re-encoded to AAC
-        rate = audio.codec_context.sample_rate
-        rate = rate if rate in AAC_RATES else 48000  # e.g. 192 kHz PCM: AAC stops at 96 kHz
-        encoder = self.container.add_stream("aac", rate=rate)
-        return encoder, av.AudioResampler(format="fltp", layout=audio.codec_context.layout, rate=rate)
 
     def write(self, item: "Processed") -> None:
         """The frame loop's sink interface: encode the item's image at its source time."""
@@ -133,32 +118,16 @@ class VideoSink:
             raise write_failure(self.path, exc) from None
 
     def write_audio(self, packet: av.Packet) -> None:
-        """Copy one audio packet from the source (re-encode only where the container cannot hold it)."""
-        if self.audio_out is None:
+        """Copy one audio packet from the source (re-encoded only where the container cannot hold it;
+        a packet that does not decode is skipped and counted, as ffmpeg does)."""
+        if self.audio is None:
             return
         with self._lock:
-            if self.audio_encoder is None:
-                packet.stream = self.audio_out
-                self._mux(lambda: [packet])
-            else:
-                try:
-                    frames = packet.decode()
-                except av.FFmpegError as exc:
-                    raise EmocamError(f"the input's audio is damaged: {str(exc).splitlines()[0]}") from None
-                for frame in frames:
-                    self._mux(lambda: (out for resampled in self.audio_encoder.resample(frame)
-                                       for out in self.audio_out.encode(self._count_samples(resampled))))
-        self.audio_packets += 1
+            self._mux(lambda: self.audio.packets(packet))
 
-    def _count_samples(self, frame: av.AudioFrame) -> av.AudioFrame:
-        """Re-encoded audio gets gapless timestamps from its sample count (decoders' own may repeat or jump),
-        starting where the source's first audio frame starts so the sound stays in sync."""
-        rate = frame.sample_rate
-        if self._audio_next is None:
-            self._audio_next = int(round(float(frame.time or 0.0) * rate))
-        frame.pts, frame.time_base = self._audio_next, Fraction(1, rate)
-        self._audio_next += frame.samples
-        return frame
+    @property
+    def audio_packets(self) -> int:
+        return self.audio.packets_in if self.audio is not None else 0
 
     def close(self) -> None:
         """Flush the encoders and finish the file."""
@@ -168,8 +137,8 @@ class VideoSink:
         with self._lock:
             try:
                 self._mux(lambda: self.video.encode())
-                if self.audio_encoder is not None:
-                    self._mux(lambda: self.audio_out.encode())
+                if self.audio is not None:
+                    self._mux(self.audio.flush)
             finally:
                 try:
                     self.container.close()

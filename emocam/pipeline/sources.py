@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from emocam.errors import EmocamError
+from emocam.pipeline.skipped import SkippedPackets, decode_packet
 from emocam.pipeline.image_probe import MAX_PIXELS, MAX_SIDE, check_frame_size, image_size
 
 SAMPLE_CLIP = Path(str(importlib.resources.files("emocam").joinpath("data", "sample.mp4")))  # bundled default input (package data)
@@ -24,6 +25,15 @@ TEXT_FORMATS = {"tty", "bin", "idf", "xbin", "adf", "srt", "ass", "webvtt", "sub
 TEXT_CODECS = {"ansi", "bintext", "xbin", "idf"}
 # a decoded stream this much shorter than its header says is treated as truncated
 TRUNCATION_TOLERANCE = 0.02
+
+
+# PyAV before 19 decodes metadata strictly unless told to replace; 19 dropped the option (and replaces itself)
+_METADATA_OPTION = {"metadata_errors": "replace"} if int(av.__version__.split(".")[0]) < 19 else {}
+
+
+def open_input(path: Path) -> av.container.InputContainer:
+    """Open a media file for reading; metadata in a damaged header need not be UTF-8, and never fails a title."""
+    return av.open(str(path), **_METADATA_OPTION)
 
 
 @dataclass
@@ -44,9 +54,9 @@ class VideoFileSource:
     def __init__(self, path: Path, loop: bool = False) -> None:
         self.path = Path(path)
         self.loop = loop
+        self.skipped = SkippedPackets()  # damaged packets left out so far (the sink counts audio ones here too)
         try:
-            # metadata in a damaged header need not be UTF-8: replace, never fail on a title
-            self.container = av.open(str(self.path), metadata_errors="replace")
+            self.container = open_input(self.path)
         except (av.FFmpegError, OSError, UnicodeDecodeError) as exc:
             raise EmocamError(f"cannot open {self.path} as a video: {_reason(exc)}") from None
         text = self.container.format.name in TEXT_FORMATS or any(
@@ -88,6 +98,7 @@ class VideoFileSource:
 
     def _check_complete(self, count: int, last: float, largest_gap: float) -> None:
         """Raise if the decoded frames fall clearly short of what the header promises (a truncated file)."""
+        count += self.skipped.video  # skipped packets are accounted for, not missing
         if self.frame_count and count < self.frame_count * (1 - TRUNCATION_TOLERANCE) - 1:
             raise EmocamError(f"{self.path} ends early: decoded {count} of {self.frame_count} frames (truncated?)")
         # only containers that store their length (not ones where ffmpeg guesses it from the bit rate)
@@ -127,7 +138,7 @@ class VideoFileSource:
                     if packet.dts is not None:
                         on_audio(packet)
                     continue
-                for frame in packet.decode():
+                for frame in decode_packet(packet, self.skipped):
                     t = float(frame.time) if frame.time is not None else 0.0
                     if (frame.width, frame.height) != self.size:  # a size change mid-stream (the sink rescales)
                         check_frame_size(frame.width, frame.height, f"a frame of {self.path}")
