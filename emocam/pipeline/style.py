@@ -149,6 +149,18 @@ def _check_model_inputs(path: Path, kind: str) -> None:
         raise EmocamError(f"{path}: a per_emotion pack's model must take one image input, not {', '.join(names) or 'none'}")
 
 
+def _check_image_input(session, path: Path) -> None:
+    """A style network must take [1, 3, H, W] with free H and W (frames come at any size): say so at load,
+    naming the file, rather than fail on the first frame."""
+    inputs = session.get_inputs()
+    image = next((i for i in inputs if i.name == "image"), inputs[0])
+    shape = list(image.shape)
+    fixed = [d for d in shape[2:] if isinstance(d, int) and d > 0]
+    if len(shape) != 4 or (isinstance(shape[1], int) and shape[1] != 3) or fixed:
+        raise EmocamError(f"{path}: a style network must take an image [1, 3, height, width] of any size, "
+                          f"but its input {image.name} is {shape}")
+
+
 class EmotionBlend:
     """Weights over the 7 emotions that fade to a new emotion over `blend_s` seconds (smoothstep)."""
 
@@ -204,6 +216,8 @@ class Stylizer:
             self.sessions = {"*": transform_session(pack.models["*"], device)}
         else:
             self.sessions = {key: create_session(path, device) for key, path in pack.models.items()}
+            for key, path in pack.models.items():
+                _check_image_input(self.sessions[key][0], path)
         self.device = next(iter(self.sessions.values()))[1]
 
     def stylize(self, image: np.ndarray, emotion_weights: np.ndarray, process_size: int | None, strength: float) -> np.ndarray:

@@ -110,6 +110,25 @@ def _(tmp):
     return pack_case(tmp, content, message="one image input", files={"multi.onnx": _multistyle_model()})
 
 
+def _fixed_size_network(path: Path) -> Path:
+    """A real ONNX image network (1 - x) that takes only 64x64 images: its height and width are fixed."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 64, 64])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 64, 64])
+    one = helper.make_tensor("one", TensorProto.FLOAT, [], [1.0])
+    graph = helper.make_graph([helper.make_node("Sub", ["one", "x"], ["y"])], "fixed", [x], [y], [one])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), str(path))
+    return path
+
+
+@case("packs", "per-emotion-model-with-a-fixed-input-size", fast=True)
+def _(tmp):
+    content = json.dumps({"kind": "per_emotion", "models": {e: "fixed.onnx" for e in EMOTIONS}})
+    return pack_case(tmp, content, message="of any size", files={"fixed.onnx": _fixed_size_network(tmp / "fixed-src.onnx")})
+
+
 @case("packs", "model-is-random-bytes", fast=True)
 def _(tmp):
     junk = media.random_bytes(tmp / "junk.onnx", 4000)
