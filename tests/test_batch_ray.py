@@ -206,3 +206,17 @@ def test_rerun_after_ctrl_c_redoes_only_what_is_missing(cluster, clip_folder, tm
             assert next(f for f in files if f["output"].endswith(name))["status"] == "skipped"
     for i in range(3):
         assert len(packets(out / f"clip{i}.emocam.mp4")["video"]) == 30
+
+
+def test_a_pack_no_worker_can_load_is_one_line(cluster, clip_folder, tmp_path, capsys):
+    """A pack whose network the workers refuse (fixed input size) stops the batch with the worker's own line."""
+    from fuzz.cases_models import _fixed_size_network
+    from emocam.labels import EMOTIONS
+
+    pack = tmp_path / "fixed"
+    pack.mkdir()
+    _fixed_size_network(pack / "fixed.onnx")
+    (pack / "pack.json").write_text(json.dumps({"kind": "per_emotion", "models": {e: "fixed.onnx" for e in EMOTIONS}}))
+    assert main(["render", str(clip_folder), "-o", str(tmp_path / "out"), "--pack", str(pack), *FAST]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "fixed.onnx" in err[0] and "of any size" in err[0] and "Ray" not in err[0]

@@ -208,6 +208,8 @@ class RayEngine:
                 return None, str(cause)
             return None, f"worker error: {str(cause or exc).splitlines()[0]}"
         except (exceptions.RayActorError, exceptions.WorkerCrashedError, exceptions.ObjectLostError) as exc:
+            if getattr(exc, "actor_init_failed", False):  # it could not load the models: neither can the others
+                raise EmocamError(_start_failure(exc)) from None
             alive.discard(index)  # out of restarts: its chunks go to the others
             if attempt < CHUNK_ATTEMPTS and alive:
                 todo.appendleft((spec, attempt + 1))
@@ -252,3 +254,12 @@ class RayEngine:
                 self.ray.kill(actor)
             except Exception:  # noqa: BLE001 (already gone)
                 pass
+
+
+def _start_failure(exc: Exception) -> str:
+    """The one line a worker that could not start gives: its EmocamError's own text (a missing or damaged model,
+    a bad pack), found in the traceback Ray carries back, or Ray's first line."""
+    text = str(exc)
+    marker = "EmocamError: "
+    lines = [line.split(marker, 1)[1].strip() for line in text.splitlines() if marker in line]
+    return lines[-1] if lines else f"a Ray worker could not start: {text.splitlines()[0]}"
