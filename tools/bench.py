@@ -34,7 +34,7 @@ import cv2
 import numpy as np
 
 from emocam.errors import EmocamError
-from emocam.commands.render import pipeline_step
+from emocam.pipeline.step import pipeline_step
 from emocam.pipeline.loop import Processed, run_loop
 from emocam.pipeline.pipeline import Pipeline
 from emocam.modelstore.runtime import available_devices, cuda_status

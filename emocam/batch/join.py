@@ -14,7 +14,7 @@ from typing import Sequence
 import av
 
 from emocam.errors import EmocamError
-from emocam.commands.output_paths import write_failure
+from emocam.io.output_paths import write_failure
 from emocam.pipeline.audio_track import AudioTrack
 from emocam.pipeline.sinks import FRAGMENTED, FRAGMENTED_SUFFIXES
 from emocam.pipeline.skipped import SkippedPackets

@@ -6,7 +6,7 @@ import math
 from pathlib import Path
 
 from emocam.batch import ray_address
-from emocam.commands import output_paths
+from emocam.io import output_paths
 from emocam.errors import EmocamError
 
 DEFAULT_CHUNK_S = 60.0

@@ -20,7 +20,7 @@ import av
 
 from emocam.batch import scratch
 from emocam.batch.chunks import ChunkSpec
-from emocam.commands.render import pipeline_step
+from emocam.pipeline.step import pipeline_step
 from emocam.errors import EmocamError
 from emocam.pipeline.loop import Processed, run_loop
 from emocam.pipeline.pipeline import Pipeline

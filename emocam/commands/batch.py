@@ -26,7 +26,7 @@ from emocam.batch.options import check_args
 from emocam.batch.report import REPORT_NAME, BatchProgress, BatchReport, FileReport
 from emocam.batch.worker import ChunkResult
 from emocam.pipeline.skipped import SkippedPackets
-from emocam.commands import output_paths
+from emocam.io import output_paths
 from emocam.errors import EmocamError
 from emocam.pipeline.sources import VideoFileSource
 from emocam.settings import Settings

@@ -8,12 +8,15 @@ from pathlib import Path
 from tqdm import tqdm
 
 from emocam import settings as schema
-from emocam.commands import output_paths
-from emocam.commands.output_paths import OutputPlan
+from emocam.batch.inputs import wants_batch
+from emocam.batch.options import add_arguments as add_batch_arguments
+from emocam.commands import batch
+from emocam.io import output_paths
+from emocam.io.output_paths import OutputPlan
 from emocam.errors import EmocamError
-from emocam.pipeline.annotate import Annotator
 from emocam.pipeline.loop import Processed, Sink, run_loop
 from emocam.pipeline.pipeline import Pipeline
+from emocam.pipeline.step import pipeline_step
 from emocam.pipeline.records import JsonRecordsSink
 from emocam.pipeline.sinks import ImageSink, VideoSink
 from emocam.pipeline.skipped import SkippedPackets
@@ -31,8 +34,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", type=Path, help="output file (video or image) or folder (default: INPUT_NAME.emocam.mp4 here)")
     parser.add_argument("--json", type=Path, help="write one JSON record per frame (JSON Lines) to this file")
     schema.add_arguments(parser, schema.RENDER)
-    from emocam.batch.options import add_arguments as add_batch_arguments
-
     add_batch_arguments(parser)
 
 
@@ -68,11 +69,7 @@ def partial_path(output: Path) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     settings, _ = schema.from_args(args, Settings.for_surface(schema.RENDER))
-    from emocam.batch.inputs import wants_batch
-
     if wants_batch([str(p) for p in args.input]):
-        from emocam.commands import batch
-
         return batch.run(args, settings)
     args.input = args.input[0] if args.input else SAMPLE_CLIP
     source = open_source(args.input)
@@ -84,20 +81,6 @@ def run(args: argparse.Namespace) -> int:
         return _render_images(source, plan, settings, args)
     finally:
         source.close()
-
-
-def pipeline_step(pipeline: Pipeline, settings: Settings, still: bool = False):
-    """The per-frame step of a render: the pipeline, then the overlay when asked for."""
-    annotator = Annotator() if settings.overlay else None
-
-    def step(frame: Frame) -> Processed:
-        if still:
-            pipeline.reset()  # unrelated photos: no smoothing, fading or holding from one to the next
-        result = pipeline.process(frame.image, 0.0 if still else frame.time)
-        image = annotator.annotate(result.output, result.faces) if annotator else result.output
-        return Processed(frame, result, image)
-
-    return step
 
 
 def _progress(total: int | None, unit: str):

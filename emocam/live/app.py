@@ -38,7 +38,7 @@ MAX_DURATION_S = 2_000_000  # Qt timers count milliseconds in 32 bits
 
 def check_arguments(args: argparse.Namespace) -> None:
     """Reject bad options with one clear line before any window opens."""
-    from emocam.commands import output_paths
+    from emocam.io import output_paths
 
     source = str(args.source)
     inputs = _check_source(source)

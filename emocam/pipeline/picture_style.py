@@ -33,7 +33,7 @@ from emocam.modelstore.manifest import find_model, sha256_file
 from emocam.modelstore.runtime import create_session
 from emocam.modelstore.onnx_dims import free_axes
 from emocam.pipeline.sources import read_image
-from emocam.pipeline.style import StylePack
+from emocam.pipeline.style_pack import StylePack
 
 KIND = "pictures"
 PREDICT_MODEL, TRANSFORM_MODEL = "arbitrary_predict.onnx", "arbitrary_transform.onnx"

@@ -11,7 +11,7 @@ import av
 import cv2
 import numpy as np
 
-from emocam.commands.output_paths import clear_scratch, finish, scratch_path, write_failure
+from emocam.io.output_paths import clear_scratch, finish, scratch_path, write_failure
 from emocam.errors import EmocamError
 from emocam.pipeline.audio_track import AudioTrack
 from emocam.pipeline.skipped import SkippedPackets

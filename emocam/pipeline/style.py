@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -14,21 +13,10 @@ from emocam.labels import EMOTIONS
 from emocam.modelstore.manifest import find_model, load_manifest, model_dirs, verify_file
 from emocam.modelstore.runtime import create_session
 from emocam.modelstore.onnx_graph import onnx_input_names
+from emocam.pipeline.picture_style import load_pictures_pack, transform, transform_session
+from emocam.pipeline.style_pack import StylePack
 
 MULTISTYLE_COUNT = 26
-
-
-@dataclass
-class StylePack:
-    """A pack: `multistyle` (one conditional network, a style-weight vector per emotion) or `per_emotion`."""
-
-    name: str
-    kind: str
-    folder: Path
-    models: dict[str, Path]  # emotion -> ONNX (per_emotion), or {"*": multistyle model}
-    styles: dict[str, np.ndarray] = field(default_factory=dict)  # emotion -> [26] weights (multistyle)
-    description: str = ""
-    raw: dict = field(default_factory=dict)
 
 
 def _resolve_file(folder: Path, name: str) -> Path:
@@ -118,7 +106,6 @@ def load_pack(spec: str | Path) -> StylePack:
             raise EmocamError(f"{where}: the model for {', '.join(bad)} must be a file name")
         vectors, files = {}, {e: _resolve_file(folder, models[e]) for e in EMOTIONS}
     elif kind == "pictures":  # any painting or photo as an emotion's style (emocam/pipeline/picture_style.py)
-        from emocam.pipeline.picture_style import load_pictures_pack
 
         return load_pictures_pack(folder, raw)
     else:
@@ -211,8 +198,6 @@ class Stylizer:
     def __init__(self, pack: StylePack, device: str = "auto") -> None:
         self.pack = pack
         if pack.kind == "pictures":  # the transform with free image axes: it runs at any frame size
-            from emocam.pipeline.picture_style import transform_session
-
             self.sessions = {"*": transform_session(pack.models["*"], device)}
         else:
             self.sessions = {key: create_session(path, device) for key, path in pack.models.items()}
@@ -252,8 +237,6 @@ class Stylizer:
             session = self.sessions["*"][0]
             return session.run(None, {"image": x, "style_weights": np.asarray(self._blend(emotion_weights), np.float32)})[0]
         if self.pack.kind == "pictures":  # blend the pictures' style vectors: one transform run, no predictor
-            from emocam.pipeline.picture_style import transform
-
             return transform(self.sessions["*"][0], x, self._blend(emotion_weights))
         # one network per emotion: crossfade the outputs of the networks in play
         active = [(e, float(a)) for e, a in zip(EMOTIONS, emotion_weights) if a > 1e-3]

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from emocam.commands import output_paths
+from emocam.io import output_paths
 from emocam.errors import EmocamError
 from fuzz.harness import run_in_process
 
