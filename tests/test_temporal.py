@@ -201,7 +201,7 @@ def test_pipeline_runs_the_engine_and_reports_keyframes():
     from emocam.pipeline.pipeline import Pipeline
     from emocam.pipeline.sources import SAMPLE_CLIP
     from emocam.settings import Settings
-    from tools.temporal_clips import read_video
+    from tools.temporal.clips import read_video
 
     frames = read_video(SAMPLE_CLIP, 0, 4)
     pipeline = Pipeline(Settings(device="cpu", process_size=PROCESS, temporal="keyframe"))

