@@ -156,3 +156,55 @@ def real_duration(video: Path) -> float:
         streams = [s for s in container.streams if s.type in ("video", "audio")]
         ends = [float((p.pts + (p.duration or 0)) * p.time_base) for p in container.demux(streams) if p.pts is not None]
     return max(ends)
+
+
+def top_boxes(path: Path) -> list[str]:
+    """The MP4's top-level box types in file order (a regular file: ftyp, moov, ..., mdat, and no moof)."""
+    data = Path(path).read_bytes()
+    boxes, at = [], 0
+    while at + 8 <= len(data):
+        size = int.from_bytes(data[at:at + 4], "big")
+        kind = data[at + 4:at + 8].decode("latin-1")
+        if size == 1:
+            size = int.from_bytes(data[at + 8:at + 16], "big")
+        boxes.append(kind)
+        if size < 8:
+            break  # 0: to the end of the file
+        at += size
+    return boxes
+
+
+def assert_regular_mp4(path: Path) -> None:
+    """A finished file: its index (moov) before the media, no fragments."""
+    boxes = top_boxes(path)
+    assert "moof" not in boxes, f"{path.name} is fragmented: {boxes[:8]}"
+    assert boxes.index("moov") < boxes.index("mdat"), f"{path.name} has its index at the end: {boxes}"
+
+
+def assert_browser_plays_whole(path: Path, tolerance_s: float = 0.1, max_pixel_diff: float = 6.0) -> dict:
+    """Chromium reads the true duration (streamed, no ranges) and shows the right frame at the middle."""
+    seen = browser_view(path)
+    assert "error" not in seen, f"chromium could not play {path.name}: {seen['error']}"
+    true = real_duration(path)
+    assert abs(seen["stream_duration"] - true) <= tolerance_s, (
+        f"chromium reads {path.name} as {seen['stream_duration']:.2f} s, it lasts {true:.2f} s")
+    assert abs(seen["metadata_duration"] - true) <= tolerance_s
+    seek = seen["seek"]
+    assert abs(seek["time"] - true / 2) < 0.1
+    shown = np.array(seek["grid"])
+    expected = grid_means(frame_at(path, seek["time"]))
+    first = grid_means(frame_at(path, 0.0))
+    diff = float(np.abs(shown - expected).mean())
+    assert diff <= max_pixel_diff, f"chromium's middle frame differs from PyAV's by {diff:.1f} levels"
+    return {"duration": seen["stream_duration"], "true": true, "pixel_diff": diff,
+            "diff_to_first": float(np.abs(shown - first).mean())}
+
+
+def need_chromium() -> None:
+    """Skip where Chromium is not installed, but fail in CI (which installs Debian's `chromium`)."""
+    import pytest
+
+    if chromium() is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed (CI installs the Debian package `chromium`)")
+        pytest.skip("chromium is not installed (apt-get install chromium)")

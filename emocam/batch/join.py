@@ -3,7 +3,9 @@
 Every chunk is H.264 that starts on a keyframe, made by the same encoder settings, so its packets can
 follow the previous chunk's packets in one stream. The muxer starts each chunk file at time 0; its
 packets are moved back to the chunk's place in the source (`start_pts`). The audio is copied packet for
-packet from the source for the whole file, as a single render does, so chunk joins never touch it.
+packet from the source for the whole file, as a single render does, so chunk joins never touch it. The joined MP4 is a finished file, so it is written regular with its index
+at the front (`REGULAR`), as `emocam render` leaves its output (browsers read a fragmented file's first
+fragment as its whole length).
 """
 from __future__ import annotations
 
@@ -13,7 +15,8 @@ from typing import Sequence
 import av
 
 from emocam.errors import EmocamError
-from emocam.pipeline.sinks import FRAGMENTED, FRAGMENTED_SUFFIXES, MP4_AUDIO
+from emocam.pipeline.remux import REGULAR, REMUX_SUFFIXES
+from emocam.pipeline.sinks import MP4_AUDIO
 from emocam.commands.output_paths import write_failure
 
 
@@ -22,7 +25,7 @@ def join_chunks(source_path: Path, chunks: Sequence[tuple[Path, int]], output: P
     audio. Returns the number of video frames written."""
     source = av.open(str(source_path))
     opened = [av.open(str(path)) for path, _ in chunks]
-    options = FRAGMENTED if output.suffix.lower() in FRAGMENTED_SUFFIXES else {}
+    options = REGULAR if output.suffix.lower() in REMUX_SUFFIXES else {}
     try:
         out = av.open(str(output), "w", options=dict(options))
     except (av.FFmpegError, OSError) as exc:

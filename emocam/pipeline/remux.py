@@ -16,9 +16,11 @@ import av
 
 from emocam.commands.output_paths import clear_scratch
 from emocam.errors import EmocamError
+from emocam.pipeline.sinks import FRAGMENTED_SUFFIXES as REMUX_SUFFIXES  # what VideoSink writes fragmented
 
-REGULAR = {"movflags": "+faststart"}
-REMUX_SUFFIXES = {".mp4", ".mov", ".m4v"}
+# A regular MP4 whose index (moov) is moved to the front when the file is closed; copied audio priming
+# (negative pts) stays where it was, as in the fragmented file.
+REGULAR = {"movflags": "+faststart", "avoid_negative_ts": "disabled"}
 
 
 class RemuxError(EmocamError):
@@ -60,9 +62,8 @@ def _copy(source: Path, target: Path) -> tuple[int, list[int]]:
         streams = [s for s in inp.streams if s.type in ("video", "audio")]
         if not any(s.type == "video" for s in streams):
             raise EmocamError(f"{source.name} has no video stream")
-        # keep copied audio priming (negative pts) where the fragmented file had it
         with av.open(str(target), "w", format="mov" if target.suffix.lower() == ".mov" else "mp4",
-                     options={**REGULAR, "avoid_negative_ts": "disabled"}) as out:
+                     options=dict(REGULAR)) as out:
             order = {stream.index: n for n, stream in enumerate(streams)}
             copies = []
             for stream in streams:
