@@ -18,6 +18,7 @@ from emocam.pipeline.loop import Processed, Sink, run_loop
 from emocam.pipeline.pipeline import Pipeline
 from emocam.pipeline.step import pipeline_step
 from emocam.pipeline.records import JsonRecordsSink
+from emocam.pipeline.remux import REMUX_SUFFIXES, remux_to_regular
 from emocam.pipeline.sinks import ImageSink, VideoSink
 from emocam.pipeline.skipped import SkippedPackets
 from emocam.pipeline.sources import IMAGE_SUFFIXES, SAMPLE_CLIP, Frame, ImageSource, Source, VideoFileSource, open_source
@@ -102,10 +103,16 @@ def _json_sink(plan: OutputPlan, skipped: SkippedPackets | None = None) -> list[
 
 
 def _finish(plan: OutputPlan, scratch: Path | None) -> None:
-    """Give the records and then the output their final names."""
+    """Give the records and then the output their final names; a finished MP4 becomes a regular one
+    (index at the front, which browsers and editors need) under the output name, or stays fragmented
+    in `scratch` with one line saying so."""
     if plan.json_partial is not None and plan.json is not None:
         output_paths.finish(plan.json_partial, plan.json)
-    if scratch is not None:
+    if scratch is None:
+        return
+    if scratch.suffix.lower() in REMUX_SUFFIXES:
+        remux_to_regular(scratch, plan.output)
+    else:
         output_paths.finish(scratch, plan.output)
 
 
