@@ -243,16 +243,16 @@ def test_temporal_and_region_modes_run_a_pictures_pack(mode, pack, sample_clip):
             result = pipeline.process(frame.image, frame.time)
             assert result.output.shape == frame.image.shape and result.emotion == "happy"
             shifts.append(warmth(result.output) - warmth(frame.image))
-            infos.append(result.info)
+            infos.append(result.facts)
     finally:
         source.close()
         pipeline.close()
     assert ENCODER.runs == runs
     assert min(shifts) > 15, shifts  # warmer than the input, like the coffee picture
     if mode.get("temporal") == "keyframe":
-        assert any(not info["keyframe"] for info in infos)  # frames carried along the flow, network skipped
+        assert any(not facts.keyframe for facts in infos)  # frames carried along the flow, network skipped
     if "regions" in mode:
-        assert all(info["regions"]["styles"] for info in infos)
+        assert all(facts.styles and facts.regions == "person" for facts in infos)
 
 
 def test_contact_sheet_shows_each_picture_above_its_result(astronaut):

@@ -209,6 +209,6 @@ def test_pipeline_runs_the_engine_and_reports_keyframes():
         results = [pipeline.process(f, i / 30) for i, f in enumerate(frames)]
     finally:
         pipeline.close()
-    assert [r.info["keyframe"] for r in results] == [True, False, False, True]
-    assert [r.info["temporal_reset"] for r in results] == [True, False, False, False]
+    assert [r.facts.keyframe for r in results] == [True, False, False, True]
+    assert [r.facts.temporal_reset for r in results] == [True, False, False, False]
     assert all(r.output.shape == f.shape for r, f in zip(results, frames))

@@ -16,6 +16,7 @@ import numpy as np
 from emocam.errors import EmocamError
 from emocam.labels import EMOTIONS
 from emocam.modelstore.manifest import find_model
+from emocam.pipeline.facts import FrameFacts
 from emocam.pipeline.emotion import DEFAULT_EMOTION_MODEL, EmotionClassifier
 from emocam.pipeline.faces import Face, FaceDetector
 from emocam.pipeline.regions import RegionStyler, stylize_regions
@@ -37,7 +38,7 @@ class FrameResult:
     style_weights: dict[str, float]  # emotion -> weight in use (blends while a change fades)
     timings: dict[str, float]  # stage -> ms
     time: float
-    info: dict = field(default_factory=dict)  # per-frame facts from later stages (e.g. temporal keyframes)
+    facts: FrameFacts = field(default_factory=FrameFacts)  # per-frame facts of the style stages (keyframe, regions)
 
 
 # components each kind of change rebuilds; the detector comes last (see `_build`)
@@ -171,7 +172,8 @@ class Pipeline:
         timings["classify"] = (clock.perf_counter() - started) * 1000
 
         started = clock.perf_counter()
-        info: dict = {}
+        styles = [e for e, w in zip(EMOTIONS, weights) if w > 1e-4]
+        facts = FrameFacts(keyframe=False, styles=[])
         if self.regions is None and s.strength <= 0:
             output = image
         elif self.regions is None:  # the temporal engine decides how the small stylization becomes this frame
@@ -180,13 +182,13 @@ class Pipeline:
                 style=self.stylizer.look(weights))
             if s.strength < 1:  # mixed at full size, so the original's detail stays sharp
                 output = cv2.addWeighted(output, float(s.strength), image, float(1 - s.strength), 0.0)
-            info = {"keyframe": temporal["keyframe"], "temporal_reset": temporal["reset"]}
+            facts = FrameFacts(temporal["keyframe"], temporal["reset"], "frame", styles)
         else:
-            output, info, timings["regions"] = stylize_regions(self.regions, self.stylizer, image, faces, weights,
+            output, facts, timings["regions"] = stylize_regions(self.regions, self.stylizer, image, faces, weights,
                                                                time, s.process_size or None, s.strength)
         timings["stylize"] = (clock.perf_counter() - started) * 1000
         style_weights = {e: round(float(w), 4) for e, w in zip(EMOTIONS, weights) if w > 1e-4}
-        return FrameResult(output, faces, emotion, style_weights, timings, time, info)
+        return FrameResult(output, faces, emotion, style_weights, timings, time, facts)
 
     def close(self) -> None:
         """Release the MediaPipe detector (always call this: MediaPipe's own finaliser can deadlock)."""
