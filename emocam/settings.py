@@ -56,8 +56,14 @@ def setting(default: Any, help: str, label: str, group: str, **meta: Any) -> Any
 class Settings:
     """Everything a user can set about the pipeline and the live view."""
 
-    device: str = setting("auto", "where the networks run", "Device", "Processing", cli="--device",
-                          choices=("auto", "cpu", "cuda"), applies="models")
+    device: str = setting("auto", "where the networks run: auto = the fastest that works here (CUDA, else the CPU "
+                          "through OpenVINO); cpu = OpenVINO's CPU plugin; cpu-onnxruntime = onnxruntime's CPU "
+                          "kernels; cuda = NVIDIA through onnxruntime-gpu; intel-gpu = Intel graphics through OpenVINO",
+                          "Device", "Processing", cli="--device",
+                          choices=("auto", "cpu", "cpu-onnxruntime", "cuda", "intel-gpu"), applies="models")
+    precision: str = setting("auto", "arithmetic of the style network: auto = what the device runs natively (bf16 on "
+                             "CPUs with AMX or AVX-512 BF16, fp16 on Intel graphics, else fp32); fp32 = always fp32",
+                             "Precision", "Processing", cli="--precision", choices=("auto", "fp32"), applies="models")
     pack: str = setting("default", "style pack name or folder", "Pack", "Style", cli="--pack", applies="stylizer")
     detector: str = setting("short", "face detector range (full finds smaller, farther faces)", "Detector", "Emotion",
                             cli="--detector", choices=("short", "full"), applies="detector")
