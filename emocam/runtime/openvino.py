@@ -81,6 +81,13 @@ def native_precision(device: str) -> str:
     return "fp16" if "FP16" in caps else "fp32"
 
 
+def _reason(exc: BaseException) -> str:
+    """The telling line of an OpenVINO error (its first lines only name the C++ files it passed through)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    telling = [line for line in lines if not line.startswith("Exception from")]
+    return (telling or lines or [type(exc).__name__])[0]
+
+
 def _dtype(element_type) -> np.dtype:
     return np.dtype(element_type.to_dtype())
 
@@ -92,7 +99,8 @@ def _shape(partial) -> tuple:
 class OvNetwork(Network):
     """An OpenVINO model compiled per input shape, behind the Network interface."""
 
-    def __init__(self, model, source: Path, device: str, precision: str, threads: int | None) -> None:
+    def __init__(self, model, source: Path, device: str, precision: str, threads: int | None,
+                 quantized: bool = False) -> None:
         self.model, self.source, self.device = model, source, device
         self.inputs = [TensorSpec(i.get_any_name(), _shape(i.get_partial_shape()), _dtype(i.get_element_type()))
                        for i in model.inputs]
@@ -109,7 +117,8 @@ class OvNetwork(Network):
         # and the precision reported is the one the compiled model says it runs
         probe = tuple((s.name, tuple(d if d is not None else (1 if axis == 0 else 64) for axis, d in enumerate(s.shape)))
                       for s in self.inputs)
-        self.ran = Ran(NAME, device, self._precision(self._request(probe)))
+        # a quantized graph runs its quantized layers in int8 (OpenVINO's low-precision kernels), the rest as hinted
+        self.ran = Ran(NAME, device, "int8" if quantized else self._precision(self._request(probe)))
 
     @staticmethod
     def _precision(request) -> str:
@@ -128,7 +137,7 @@ class OvNetwork(Network):
             try:
                 compiled = core().compile_model(model, OV_DEVICES[self.device], self.config)
             except Exception as exc:  # noqa: BLE001 - OpenVINO raises RuntimeError with a long trace
-                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                first = _reason(exc)
                 raise EmocamError(f"OpenVINO cannot compile {self.source.name} for {self.device}: {first[:200]}") from None
             request = self._requests[key] = compiled.create_infer_request()
         return request
@@ -157,6 +166,9 @@ def load(path: Path, device: str, precision: str, threads: int | None = None,
     except EmocamError:
         raise
     except Exception as exc:  # noqa: BLE001 - OpenVINO's frontend raises RuntimeError for a bad file
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = _reason(exc)
         raise EmocamError(f"cannot load model {p}: {first[:200]}") from None
-    return OvNetwork(model, p, device, precision, threads)
+    quantized = any(op.get_type_name() == "FakeQuantize" for op in model.get_ops())
+    if quantized and precision == "bf16":
+        precision = "fp32"  # a quantized graph (Magenta's transform): 2026.4's CPU plugin refuses it in bf16
+    return OvNetwork(model, p, device, precision, threads, quantized)
