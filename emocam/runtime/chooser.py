@@ -13,6 +13,7 @@ precision auto takes the device's native precision; fp32 forces fp32 everywhere.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,6 +68,17 @@ def auto_device() -> str:
     if "intel-gpu" in ov and ov_backend.native_precision("cpu") != "bf16":
         return "intel-gpu"
     return "cpu"
+
+
+@functools.lru_cache(maxsize=1)
+def fast_style() -> bool:
+    """Whether `--device auto` runs style networks fast here: CUDA, or OpenVINO in bf16/fp16 (docs/backends.md:
+    full-size 640x480 frames in about 25-30 ms on two cores with AMX). The size defaults follow it."""
+    try:
+        chosen = plan("auto")
+    except EmocamError:
+        return False
+    return chosen.device == "cuda" or (chosen.backend == "openvino" and chosen.precision in ("bf16", "fp16"))
 
 
 def load_network(path: str | Path, device: str = "auto", precision: str = "auto", stage: str = "stylize",
