@@ -76,13 +76,13 @@ def test_freed_transform_equals_the_fixed_one_and_runs_at_any_size(astronaut, pa
     vector = load_pack(pack[0]).styles["happy"].reshape(1, 1, 1, 100)
     path = find_model("arbitrary_transform.onnx")
     fixed = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    free = picture_style.transform_session(path, "cpu")[0]
+    free = picture_style.transform_network(path, "cpu-onnxruntime")
     square = cv2.resize(astronaut, (384, 384), interpolation=cv2.INTER_AREA)[None].astype(np.float32) / 255
     feed = {CONTENT_INPUT: square, VECTOR: vector}
-    np.testing.assert_array_equal(fixed.run(None, feed)[0], free.run(None, feed)[0])
+    np.testing.assert_array_equal(fixed.run(None, feed)[0], free.run(feed)[0])
     for h, w in ((480, 640), (360, 640), (200, 120)):  # landscape, wide, portrait: never squashed to a square
         frame = cv2.resize(astronaut, (w, h), interpolation=cv2.INTER_AREA)
-        out = free.run(None, {CONTENT_INPUT: frame[None].astype(np.float32) / 255, VECTOR: vector})[0][0]
+        out = free.run({CONTENT_INPUT: frame[None].astype(np.float32) / 255, VECTOR: vector})[0][0]
         assert out.shape == (h, w, 3)
         # the picture's geometry is kept: output edges line up with the input's, not with a shifted copy
         edges_in = cv2.Laplacian(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY).astype(np.float32), cv2.CV_32F)

@@ -10,6 +10,7 @@ from onnx import TensorProto, helper
 
 from emocam.pipeline.emotion import DEFAULT_EMOTION_MODEL, EmotionClassifier
 from emocam.errors import EmocamError
+from emocam.runtime import plan
 from emocam.pipeline.faces import Face, FaceDetector, square_crop
 from emocam.labels import EMOTIONS
 from emocam.modelstore.manifest import find_model
@@ -156,7 +157,9 @@ def test_pipeline_stylizes_and_reports(astronaut):
     assert result.emotion == "happy" and result.style_weights == {"happy": 1.0}
     assert [f.emotion for f in result.faces] == ["happy"]
     assert set(result.timings) == {"detect", "classify", "stylize"}
-    assert pipeline.devices["stylize"] == "cpu"
+    planned = plan("cpu")  # OpenVINO where installed, in the precision the processor runs natively
+    assert pipeline.devices["stylize"] == f"cpu {planned.precision} ({planned.backend})"
+    assert pipeline.devices["classify"] == "cpu fp32 (onnxruntime)"
 
 
 def test_cuda_without_a_gpu_is_an_error_not_a_fallback():

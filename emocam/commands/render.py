@@ -21,6 +21,7 @@ from emocam.pipeline.records import JsonRecordsSink
 from emocam.pipeline.remux import REMUX_SUFFIXES, remux_to_regular
 from emocam.pipeline.sinks import ImageSink, VideoSink
 from emocam.pipeline.skipped import SkippedPackets
+from emocam.runtime import ran_line
 from emocam.pipeline.sources import IMAGE_SUFFIXES, SAMPLE_CLIP, Frame, ImageSource, Source, VideoFileSource, open_source
 from emocam.settings import Settings
 
@@ -175,13 +176,14 @@ def _render_video(source: VideoFileSource, plan: OutputPlan, settings: Settings)
         if video.padded else f"{width}x{height}"
     damage = f", {source.skipped.describe()}" if source.skipped.describe() else ""
     print(f"wrote {output} ({count} frames, {size}, {source.fps:.3g} fps, "
-          f"audio {video.audio_note}{damage}, devices {pipeline.devices})")
+          f"audio {video.audio_note}{damage}; ran: {ran_line(pipeline.devices)})")
     return 0
 
 
 def _render_images(source: ImageSource, plan: OutputPlan, settings: Settings, args: argparse.Namespace) -> int:
     output = plan.output
     pipeline = Pipeline(replace(settings, blend_s=0.0, hold_s=0.0), video_mode=False)
+    ran = ran_line(pipeline.devices)
     folder = len(source.paths) > 1 or args.input.is_dir()
     sinks: list[Sink] = []
     bar, done = _progress(source.frame_count, "image")
@@ -206,5 +208,5 @@ def _render_images(source: ImageSource, plan: OutputPlan, settings: Settings, ar
     _close(sinks)
     images.commit()
     _finish(plan, None)
-    print(f"wrote {output} ({images.frames_written} image{'s' if images.frames_written != 1 else ''})")
+    print(f"wrote {output} ({images.frames_written} image{'s' if images.frames_written != 1 else ''}; ran: {ran})")
     return 0

@@ -123,6 +123,12 @@ def run(args: argparse.Namespace | None = None) -> int:
     window.show()
 
     def close() -> None:
+        shown = window.last_shown
+        if shown is not None:  # what the HUD shows at the end of a timed run (benchmarks read this line)
+            from emocam.runtime import ran_line
+
+            print(f"emocam: HUD at close: {window.fps.fps():.1f} fps (source {window.source_fps:.0f}), latency "
+                  f"{shown.latency_ms:.0f} ms; ran: {ran_line(window.devices)}", flush=True)
         if args.screenshot:
             window.grab().save(str(args.screenshot))
             print(f"emocam: screenshot saved to {args.screenshot}", flush=True)

@@ -16,7 +16,8 @@ class FrameFacts:
     temporal_reset: bool = False  # the temporal history was dropped (a cut, a new scene, a first frame)
     regions: str = "frame"  # how styles fall on the frame (--regions)
     styles: list[str] = field(default_factory=list)  # the emotions whose look the network ran for on this frame
+    networks: dict[str, str] = field(default_factory=dict)  # stage -> what really ran its network (backend, device, precision)
 
     def as_record(self) -> dict:
         return {"keyframe": self.keyframe, "temporal_reset": self.temporal_reset, "regions": self.regions,
-                "styles": list(self.styles)}
+                "styles": list(self.styles), "networks": dict(self.networks)}

@@ -73,10 +73,10 @@ class Pipeline:
         built: dict[str, object] = {}
         if "classifier" in names:
             path = Path(s.emotion_model) if s.emotion_model else find_model(DEFAULT_EMOTION_MODEL)
-            built["classifier"] = EmotionClassifier(path, s.device, s.crop_margin)
+            built["classifier"] = EmotionClassifier(path, s.device, s.crop_margin, s.precision)
         if "stylizer" in names:
             pack = load_pack(s.pack)
-            built["pack"], built["stylizer"] = pack, Stylizer(pack, s.device)
+            built["pack"], built["stylizer"] = pack, Stylizer(pack, s.device, s.precision)
         if "detector" in names:
             built["detector"] = FaceDetector(s.detector, s.min_confidence, self.video_mode)
             if self.detector is not None:
@@ -136,8 +136,8 @@ class Pipeline:
 
     @property
     def devices(self) -> dict[str, str]:
-        """The device each inference stage really runs on (MediaPipe's detector runs on the CPU)."""
-        return {"detect": "cpu", "classify": self.classifier.device, "stylize": self.stylizer.device}
+        """What really runs each inference stage: device, precision and backend (MediaPipe's detector: the CPU)."""
+        return {"detect": "cpu (mediapipe)", "classify": self.classifier.device, "stylize": self.stylizer.device}
 
     def reset(self) -> None:
         """Forget faces, their emotions and timing (a new source, a new photo, or a loop back to the start)."""
@@ -188,6 +188,7 @@ class Pipeline:
                                                                time, s.process_size or None, s.strength)
         timings["stylize"] = (clock.perf_counter() - started) * 1000
         style_weights = {e: round(float(w), 4) for e, w in zip(EMOTIONS, weights) if w > 1e-4}
+        facts.networks = self.devices  # what really ran each network (the JSON records carry it)
         return FrameResult(output, faces, emotion, style_weights, timings, time, facts)
 
     def close(self) -> None:

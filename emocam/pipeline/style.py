@@ -11,10 +11,10 @@ import numpy as np
 from emocam.errors import EmocamError
 from emocam.labels import EMOTIONS
 from emocam.modelstore.manifest import find_model, load_manifest, model_dirs, verify_file
-from emocam.modelstore.runtime import create_session
 from emocam.modelstore.onnx_graph import onnx_input_names
-from emocam.pipeline.picture_style import load_pictures_pack, transform, transform_session
+from emocam.pipeline.picture_style import load_pictures_pack, transform, transform_network
 from emocam.pipeline.style_pack import StylePack
+from emocam.runtime import Network, load_network
 
 MULTISTYLE_COUNT = 26
 
@@ -136,10 +136,10 @@ def _check_model_inputs(path: Path, kind: str) -> None:
         raise EmocamError(f"{path}: a per_emotion pack's model must take one image input, not {', '.join(names) or 'none'}")
 
 
-def _check_image_input(session, path: Path) -> None:
+def _check_image_input(network: Network, path: Path) -> None:
     """A style network must take [1, 3, H, W] with free H and W (frames come at any size): say so at load,
     naming the file, rather than fail on the first frame."""
-    inputs = session.get_inputs()
+    inputs = network.inputs
     image = next((i for i in inputs if i.name == "image"), inputs[0])
     shape = list(image.shape)
     fixed = [d for d in shape[2:] if isinstance(d, int) and d > 0]
@@ -195,15 +195,16 @@ def processing_shape(width: int, height: int, longest: int | None) -> tuple[int,
 class Stylizer:
     """Restyles whole frames with a pack; returns frames at the input size."""
 
-    def __init__(self, pack: StylePack, device: str = "auto") -> None:
+    def __init__(self, pack: StylePack, device: str = "auto", precision: str = "auto") -> None:
         self.pack = pack
         if pack.kind == "pictures":  # the transform with free image axes: it runs at any frame size
-            self.sessions = {"*": transform_session(pack.models["*"], device)}
+            self.networks = {"*": transform_network(pack.models["*"], device, precision)}
         else:
-            self.sessions = {key: create_session(path, device) for key, path in pack.models.items()}
+            self.networks = {key: load_network(path, device, precision) for key, path in pack.models.items()}
             for key, path in pack.models.items():
-                _check_image_input(self.sessions[key][0], path)
-        self.device = next(iter(self.sessions.values()))[1]
+                _check_image_input(self.networks[key], path)
+        self.ran = next(iter(self.networks.values())).ran
+        self.device = str(self.ran)  # what really runs the style network(s), e.g. "cpu bf16 (openvino)"
 
     def stylize(self, image: np.ndarray, emotion_weights: np.ndarray, process_size: int | None, strength: float) -> np.ndarray:
         """Whole-frame stylization by the blend of emotions in `emotion_weights` ([7], sums to 1)."""
@@ -234,17 +235,16 @@ class Stylizer:
 
     def _run(self, x: np.ndarray, emotion_weights: np.ndarray) -> np.ndarray:
         if self.pack.kind == "multistyle":
-            session = self.sessions["*"][0]
-            return session.run(None, {"image": x, "style_weights": np.asarray(self._blend(emotion_weights), np.float32)})[0]
+            network = self.networks["*"]
+            return network.run({"image": x, "style_weights": np.asarray(self._blend(emotion_weights), np.float32)})[0]
         if self.pack.kind == "pictures":  # blend the pictures' style vectors: one transform run, no predictor
-            return transform(self.sessions["*"][0], x, self._blend(emotion_weights))
+            return transform(self.networks["*"], x, self._blend(emotion_weights))
         # one network per emotion: crossfade the outputs of the networks in play
         active = [(e, float(a)) for e, a in zip(EMOTIONS, emotion_weights) if a > 1e-3]
         total = sum(a for _, a in active)
         out = 0.0
         for emotion, a in active:
-            session = self.sessions[emotion][0]
-            inp = session.get_inputs()[0]
-            feed = x.astype(np.float16) if inp.type == "tensor(float16)" else x
-            out = out + (a / total) * session.run(None, {inp.name: feed})[0].astype(np.float32)
+            network = self.networks[emotion]
+            inp = network.inputs[0]
+            out = out + (a / total) * network.run({inp.name: x.astype(inp.dtype, copy=False)})[0].astype(np.float32)
         return out
