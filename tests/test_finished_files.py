@@ -13,9 +13,9 @@ import pytest
 
 from browser_video import assert_browser_plays_whole, assert_regular_mp4, need_chromium, top_boxes
 from emocam.live.recorder import Recorder
-from emocam.pipeline.remux import RemuxError, remux_scratch_path, remux_to_regular
-from emocam.pipeline.sinks import VideoSink
-from emocam.pipeline.sources import SAMPLE_CLIP
+from emocam.io.remux import RemuxError, remux_scratch_path, remux_to_regular
+from emocam.io.sinks import VideoSink
+from emocam.io.sources import SAMPLE_CLIP
 
 MEGAMIND = Path("/usr/share/doc/opencv-doc/examples/data/Megamind.avi")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import av
 import cv2
 
-from emocam.pipeline.sources import SAMPLE_CLIP
+from emocam.io.sources import SAMPLE_CLIP
 
 RECORD_SECONDS = 6.0
 

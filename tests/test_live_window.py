@@ -19,7 +19,7 @@ from emocam.live.outputs import ON
 from emocam.live.virtual_camera import MODPROBE
 from emocam.live.window import MainWindow
 from emocam.modelstore.manifest import find_model
-from emocam.pipeline.sources import SAMPLE_CLIP
+from emocam.io.sources import SAMPLE_CLIP
 from emocam.settings import SettingsFile
 
 TIMEOUT_MS = 90_000

@@ -232,7 +232,7 @@ def test_pack_set_changes_one_emotion(pack, pictures, tmp_path):
 def test_temporal_and_region_modes_run_a_pictures_pack(mode, pack, sample_clip):
     """The temporal engine and region styling call the same Stylizer: the happy face's warm picture shows."""
     from emocam.pipeline.pipeline import Pipeline
-    from emocam.pipeline.sources import VideoFileSource
+    from emocam.io.sources import VideoFileSource
     from emocam.settings import Settings
 
     pipeline = Pipeline(Settings(pack=str(pack[0]), device="cpu", process_size=128, **mode), video_mode=True)
@@ -340,7 +340,7 @@ def test_live_window_restyles_with_a_dropped_picture(qtbot, pictures, tmp_path, 
     import time
 
     from emocam.live.window import MainWindow
-    from emocam.pipeline.sources import SAMPLE_CLIP
+    from emocam.io.sources import SAMPLE_CLIP
     from emocam.settings import SettingsFile
 
     monkeypatch.setenv("EMOCAM_MODELS", str(tmp_path / "models"))  # the new pack is found by name there

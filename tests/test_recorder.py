@@ -1,4 +1,4 @@
-"""Recorder: real H.264 fragmented MP4 through emocam.pipeline.sinks.VideoSink, decoded back with PyAV."""
+"""Recorder: real H.264 fragmented MP4 through emocam.io.sinks.VideoSink, decoded back with PyAV."""
 
 import os
 import signal

@@ -185,7 +185,7 @@ def test_composite_is_a_pure_weighted_mix():
 def test_live_window_regions_and_face_strength_controls_reach_the_pipeline(qtbot, tmp_path):
     """The window's schema-made controls: choosing person regions and a face strength restyles by person."""
     from emocam.live.window import MainWindow
-    from emocam.pipeline.sources import SAMPLE_CLIP
+    from emocam.io.sources import SAMPLE_CLIP
     from emocam.settings import SettingsFile
 
     config = tmp_path / "live.json"
@@ -233,7 +233,7 @@ def test_default_face_strength_keeps_the_astronaut_recognizable(astronaut):
 def test_two_people_with_one_emotion_cost_one_network_run():
     """The sample clip's two smiling faces: one style on screen, so the network runs once, not once per person."""
     from tools.style.evaluate import read_frame_set
-    from emocam.pipeline.sources import SAMPLE_CLIP
+    from emocam.io.sources import SAMPLE_CLIP
 
     frame = read_frame_set(SAMPLE_CLIP, [200])[0]
     results, _ = _run(Settings(regions="person", detector="full", smoothing_s=0.0, dwell_s=0.0), [frame], [0.0])

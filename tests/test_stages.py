@@ -15,7 +15,7 @@ from emocam.pipeline.faces import Face, FaceDetector, square_crop
 from emocam.labels import EMOTIONS
 from emocam.modelstore.manifest import find_model
 from emocam.pipeline.pipeline import Pipeline
-from emocam.pipeline.sources import open_source
+from emocam.io.sources import open_source
 from emocam.pipeline.style import EmotionBlend, Stylizer, load_pack, processing_shape
 from emocam.pipeline.tracking import Tracker
 from emocam.settings import Settings

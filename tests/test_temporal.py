@@ -199,7 +199,7 @@ def test_settings_offer_every_mode():
 
 def test_pipeline_runs_the_engine_and_reports_keyframes():
     from emocam.pipeline.pipeline import Pipeline
-    from emocam.pipeline.sources import SAMPLE_CLIP
+    from emocam.io.sources import SAMPLE_CLIP
     from emocam.settings import Settings
     from tools.temporal.clips import read_video
 

@@ -11,7 +11,7 @@ torch = pytest.importorskip("torch")
 
 from emocam.errors import EmocamError  # noqa: E402
 from emocam.loss_networks import VGG16Features  # noqa: E402
-from emocam.pipeline.sources import read_image  # noqa: E402
+from emocam.io.sources import read_image  # noqa: E402
 from tools.style import content, export as export_style, train as train_style  # noqa: E402
 from tools.style.teacher import OnnxTeacher, parse_style, slim_from_multistyle  # noqa: E402
 from tools.style.losses import DistillLoss, PerceptualLoss, temporal_loss  # noqa: E402

@@ -44,8 +44,8 @@ from emocam.runtime import DEVICES, PRECISIONS, plan
 from emocam.runtime.chooser import usable_devices
 from emocam.pipeline.temporal import MODES as TEMPORAL_MODES
 from emocam.pipeline.regions import MODES as REGION_MODES
-from emocam.pipeline.sinks import VideoSink
-from emocam.pipeline.sources import SAMPLE_CLIP, VideoFileSource
+from emocam.io.sinks import VideoSink
+from emocam.io.sources import SAMPLE_CLIP, VideoFileSource
 from emocam.settings import Settings
 from tools.args import one_line_errors
 from tools.machine import CpuShare, machine_lines

@@ -61,7 +61,7 @@ def measure(frames: list[np.ndarray], device: str, warmup: int = 3) -> dict[str,
 
 def flicker(count: int, long_side: int = 320) -> dict[str, dict[str, float]]:
     """Flicker ratios per region mode on `count` consecutive sample clip frames (temporal stable)."""
-    from emocam.pipeline.sources import SAMPLE_CLIP
+    from emocam.io.sources import SAMPLE_CLIP
     from tools.style.evaluate import read_frames
     from tools.video_quality import FlickerReference
 

@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from emocam.pipeline.sources import SAMPLE_CLIP
+from emocam.io.sources import SAMPLE_CLIP
 from tools.args import ToolParser, one_line_errors, positive_number
 from tools.soak_report import Sample, SoakLog, native_threads, rss_mb, verdict
 

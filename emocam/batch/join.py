@@ -17,11 +17,11 @@ import av
 
 from emocam.errors import EmocamError
 from emocam.io.output_paths import write_failure
-from emocam.pipeline.audio_track import AudioTrack
-from emocam.pipeline.remux import REGULAR, REMUX_SUFFIXES
-from emocam.pipeline.sinks import FRAGMENTED_SUFFIXES
-from emocam.pipeline.skipped import SkippedPackets
-from emocam.pipeline.sources import open_input
+from emocam.io.audio_track import AudioTrack
+from emocam.io.remux import REGULAR, REMUX_SUFFIXES
+from emocam.io.sinks import FRAGMENTED_SUFFIXES
+from emocam.io.skipped import SkippedPackets
+from emocam.io.sources import open_input
 
 
 def join_chunks(source_path: Path, chunks: Sequence[tuple[Path, int]], output: Path,

@@ -25,9 +25,9 @@ from emocam.errors import EmocamError
 from emocam.pipeline.loop import Processed, run_loop
 from emocam.pipeline.pipeline import Pipeline
 from emocam.pipeline.records import frame_record
-from emocam.pipeline.sinks import VideoSink
-from emocam.pipeline.skipped import SkippedPackets, decode_packet
-from emocam.pipeline.sources import Frame, VideoFileSource
+from emocam.io.sinks import VideoSink
+from emocam.io.skipped import SkippedPackets, decode_packet
+from emocam.io.sources import Frame, VideoFileSource
 from emocam.settings import Settings
 
 Progress = Callable[[int], None]  # frames of this chunk done so far (called after every kept frame)

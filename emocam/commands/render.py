@@ -18,11 +18,11 @@ from emocam.pipeline.loop import Processed, Sink, run_loop
 from emocam.pipeline.pipeline import Pipeline
 from emocam.pipeline.step import pipeline_step
 from emocam.pipeline.records import JsonRecordsSink
-from emocam.pipeline.remux import REMUX_SUFFIXES, remux_to_regular
-from emocam.pipeline.sinks import ImageSink, VideoSink
-from emocam.pipeline.skipped import SkippedPackets
+from emocam.io.remux import REMUX_SUFFIXES, remux_to_regular
+from emocam.io.sinks import ImageSink, VideoSink
+from emocam.io.skipped import SkippedPackets
 from emocam.runtime import ran_line
-from emocam.pipeline.sources import IMAGE_SUFFIXES, SAMPLE_CLIP, Frame, ImageSource, Source, VideoFileSource, open_source
+from emocam.io.sources import IMAGE_SUFFIXES, SAMPLE_CLIP, Frame, ImageSource, Source, VideoFileSource, open_source
 from emocam.settings import Settings
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".mkv"}

@@ -59,7 +59,7 @@ def read_image(path: str, long_side: int) -> np.ndarray:
     """RGB uint8 image resized so its long side is ``long_side``."""
     import cv2
 
-    from emocam.pipeline.sources import read_image as read_rgb
+    from emocam.io.sources import read_image as read_rgb
 
     if not Path(path).is_file():
         raise EmocamError(f"image not found: {path}")

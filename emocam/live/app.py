@@ -73,12 +73,12 @@ def _check_source(source: str) -> list[Path]:
         # any other index must name a camera that is there (checked where the system lists them)
         if source != "0" and os.path.isdir("/dev") and sys.platform.startswith("linux") \
                 and not os.path.exists(f"/dev/video{int(source)}"):
-            from emocam.pipeline.sources import list_cameras
+            from emocam.io.sources import list_cameras
 
             found = ", ".join(f"{index} ({name})" for index, name in list_cameras()) or "none"
             raise EmocamError(f"camera {int(source)} not found (cameras: {found})")
         return []
-    from emocam.pipeline.sources import open_source
+    from emocam.io.sources import open_source
 
     opened = open_source(source)  # refuses missing, special, text, damaged and too-small inputs in one line
     opened.close()

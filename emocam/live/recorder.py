@@ -2,7 +2,7 @@
 
 While recording, frames go to `NAME.partial.mp4`, a fragmented MP4 that stays playable after a crash. When
 the recording stops the file is remuxed (stream copy) into a regular MP4 with its index at the front under
-`NAME.mp4` (`emocam.pipeline.remux`), which browsers and editors read whole; if that fails, the partial file
+`NAME.mp4` (`emocam.io.remux`), which browsers and editors read whole; if that fails, the partial file
 is kept and `error` says where.
 """
 
@@ -32,7 +32,7 @@ MAX_RATE = 30
 
 
 def _video_sink(path: Path, size: tuple[int, int], fps: float) -> Sink:
-    from emocam.pipeline.sinks import VideoSink
+    from emocam.io.sinks import VideoSink
 
     return VideoSink(path, size=size, fps=fps, low_latency=True)
 
@@ -138,7 +138,7 @@ class Recorder:
         if self.frames_written == 0:
             self.writing.unlink(missing_ok=True)
             return
-        from emocam.pipeline.remux import remux_to_regular
+        from emocam.io.remux import remux_to_regular
 
         try:
             remux_to_regular(self.writing, self.path)

@@ -26,7 +26,7 @@ from emocam.live.style_editor import THUMB
 from emocam.live.panels import SidePanel
 from emocam.live.processing import Event, LiveFrame
 from emocam.live.video_widget import VideoWidget
-from emocam.pipeline.sources import SAMPLE_CLIP, list_cameras
+from emocam.io.sources import SAMPLE_CLIP, list_cameras
 from emocam.settings import Settings, SettingsFile, check_value
 
 VIDEO_FILTER = "Videos and images (*.mp4 *.mov *.m4v *.mkv *.avi *.webm *.png *.jpg *.jpeg);;All files (*)"

@@ -31,7 +31,7 @@ from emocam.errors import EmocamError
 from emocam.labels import EMOTIONS
 from emocam.modelstore.manifest import find_model, sha256_file
 from emocam.runtime import Network, load_network
-from emocam.pipeline.sources import read_image
+from emocam.io.sources import read_image
 from emocam.pipeline.style_pack import StylePack
 
 KIND = "pictures"

@@ -19,7 +19,7 @@ import numpy as np
 
 from emocam.errors import EmocamError
 from emocam.labels import EMOTIONS
-from emocam.pipeline.sources import read_image
+from emocam.io.sources import read_image
 from emocam.pipeline.style import StylePack, Stylizer, load_pack, processing_shape
 from tools.args import ToolParser, one_line_errors
 

@@ -26,7 +26,7 @@ from typing import Sequence
 import numpy as np
 
 from emocam.errors import EmocamError
-from emocam.pipeline.sources import read_image
+from emocam.io.sources import read_image
 from tools.args import ToolParser, one_line_errors
 from tools.style.content import ContentSampler, image_tensor, load_content
 

@@ -33,7 +33,7 @@ import numpy as np
 
 from emocam.errors import EmocamError
 from emocam.labels import EMOTIONS
-from emocam.pipeline.sources import SAMPLE_CLIP, open_source
+from emocam.io.sources import SAMPLE_CLIP, open_source
 from tools.temporal.bench import Config, parse_configs
 from tools.video_quality import FlickerReference, sharpness
 from tools.args import ToolParser, one_line_errors

@@ -16,7 +16,7 @@ import av
 
 from emocam.io.output_paths import clear_scratch
 from emocam.errors import EmocamError
-from emocam.pipeline.sinks import FRAGMENTED_SUFFIXES as REMUX_SUFFIXES  # what VideoSink writes fragmented
+from emocam.io.sinks import FRAGMENTED_SUFFIXES as REMUX_SUFFIXES  # what VideoSink writes fragmented
 
 # A regular MP4 whose index (moov) is moved to the front when the file is closed; copied audio priming
 # (negative pts) stays where it was, as in the fragmented file.
