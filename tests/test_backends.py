@@ -13,8 +13,9 @@ from emocam.cli import main
 from emocam.errors import EmocamError
 from emocam.labels import EMOTIONS
 from emocam.modelstore.manifest import find_model, sha256_file
-from emocam.pipeline.picture_style import ENCODER, transform, transform_network
-from emocam.pipeline.style import Stylizer, load_pack
+from emocam.packs.pictures import ENCODER, transform, transform_network
+from emocam.pipeline.style import Stylizer
+from emocam.packs.registry import load_pack
 from emocam.runtime import cache, load_network, plan
 from emocam.runtime import openvino as ov_backend
 

@@ -12,10 +12,11 @@ import pytest
 from emocam.cli import main
 from emocam.labels import EMOTIONS
 from emocam.modelstore.manifest import find_model
-from emocam.pipeline import picture_style
+from emocam.packs import pictures as picture_style
 from emocam.modelstore.onnx_dims import free_axes
-from emocam.pipeline.picture_style import CONTENT_INPUT, ENCODER, TRANSFORM_OUTPUT, VECTOR
-from emocam.pipeline.style import Stylizer, load_pack
+from emocam.packs.pictures import CONTENT_INPUT, ENCODER, TRANSFORM_OUTPUT, VECTOR
+from emocam.pipeline.style import Stylizer
+from emocam.packs.registry import load_pack
 
 
 def warmth(rgb: np.ndarray) -> float:
@@ -266,7 +267,7 @@ def test_contact_sheet_shows_each_picture_above_its_result(astronaut):
 
 def test_a_running_pipeline_shows_a_new_picture_on_its_next_frame(pictures, astronaut, tmp_path):
     """What the live style editor does: `set_pictures` on the pack a pipeline is running, no rebuild."""
-    from emocam.pipeline.picture_pack import set_pictures
+    from emocam.packs.authoring import set_pictures
     from emocam.pipeline.pipeline import Pipeline
     from emocam.settings import Settings
 

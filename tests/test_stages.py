@@ -16,7 +16,8 @@ from emocam.labels import EMOTIONS
 from emocam.modelstore.manifest import find_model
 from emocam.pipeline.pipeline import Pipeline
 from emocam.io.sources import open_source
-from emocam.pipeline.style import EmotionBlend, Stylizer, load_pack, processing_shape
+from emocam.pipeline.style import EmotionBlend, Stylizer, processing_shape
+from emocam.packs.registry import load_pack
 from emocam.pipeline.tracking import Tracker
 from emocam.settings import Settings
 
@@ -174,7 +175,7 @@ def test_cuda_without_a_gpu_is_an_error_not_a_fallback():
 def test_a_shipped_pack_file_with_a_wrong_sha256_is_refused(tmp_path):
     import shutil
 
-    from emocam.pipeline.style import pack_folders
+    from emocam.packs.registry import pack_folders
 
     copy = tmp_path / "johnson-distilled"
     shutil.copytree(pack_folders()["johnson-distilled"], copy)

@@ -7,7 +7,8 @@ import pytest
 import skimage.data
 
 from emocam.labels import EMOTIONS
-from emocam.pipeline.style import Stylizer, load_pack
+from emocam.pipeline.style import Stylizer
+from emocam.packs.registry import load_pack
 from emocam.pipeline.temporal import MODES, TemporalParams, TemporalStyler
 from tools.video_quality import FlickerReference, sharpness
 

@@ -303,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
         raise EmocamError("--frames must be at least 1 and --warmup at least 0")
     if args.frames + args.warmup > 2000:
         raise EmocamError("--frames + --warmup must be at most 2000")
-    from emocam.pipeline.style import load_pack
+    from emocam.packs.registry import load_pack
 
     packs = [p.strip() for p in args.pack.split(",") if p.strip()] or ["default"]
     for pack in packs:

@@ -18,9 +18,9 @@ import numpy as np
 
 from emocam.errors import EmocamError
 from emocam.modelstore.manifest import find_model
-from emocam.pipeline.picture_style import ENCODER, TRANSFORM_MODEL, transform_network
+from emocam.packs.pictures import ENCODER, TRANSFORM_MODEL, transform_network
 from emocam.io.sources import SAMPLE_CLIP, VideoFileSource
-from emocam.pipeline.style import load_pack
+from emocam.packs.registry import load_pack
 from emocam.runtime import load_network
 from emocam.runtime import openvino as ov_backend
 from tools.args import ToolParser

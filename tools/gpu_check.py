@@ -22,8 +22,9 @@ from emocam.errors import EmocamError
 from emocam.modelstore import runtime as ort_runtime
 from emocam.modelstore.manifest import find_model
 from emocam.pipeline.emotion import DEFAULT_EMOTION_MODEL, EmotionClassifier
-from emocam.pipeline.picture_style import TRANSFORM_MODEL, transform_network
-from emocam.pipeline.style import Stylizer, load_pack
+from emocam.packs.pictures import TRANSFORM_MODEL, transform_network
+from emocam.pipeline.style import Stylizer
+from emocam.packs.registry import load_pack
 from tools import bench
 from tools.args import one_line_errors
 from tools.machine import machine_lines

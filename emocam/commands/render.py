@@ -22,7 +22,7 @@ from emocam.io.remux import REMUX_SUFFIXES, remux_to_regular
 from emocam.io.sinks import ImageSink, VideoSink
 from emocam.io.skipped import SkippedPackets
 from emocam.runtime import ran_line
-from emocam.io.sources import IMAGE_SUFFIXES, SAMPLE_CLIP, Frame, ImageSource, Source, VideoFileSource, open_source
+from emocam.io.sources import IMAGE_SUFFIXES, SAMPLE_CLIP, ImageSource, Source, VideoFileSource, open_source
 from emocam.settings import Settings
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".mkv"}

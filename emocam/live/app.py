@@ -61,7 +61,7 @@ def check_arguments(args: argparse.Namespace) -> None:
         output_paths.probe_folder(output_paths.writable_parent(path))
     output_paths.check_distinct(inputs, written)
     if args.pack:
-        from emocam.pipeline.style import load_pack
+        from emocam.packs.registry import load_pack
 
         load_pack(args.pack)
 

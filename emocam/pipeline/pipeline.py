@@ -8,21 +8,20 @@ from __future__ import annotations
 
 import time as clock
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import cv2
 import numpy as np
 
 from emocam.errors import EmocamError
 from emocam.labels import EMOTIONS
-from emocam.modelstore.manifest import find_model
 from emocam.pipeline.facts import FrameFacts
-from emocam.pipeline.emotion import DEFAULT_EMOTION_MODEL, EmotionClassifier
+from emocam.pipeline.components import Components
 from emocam.pipeline.faces import Face, FaceDetector
 from emocam.pipeline.regions import RegionStyler, stylize_regions
 from emocam.pipeline.segmentation import PersonSegmenter
 from emocam.pipeline.smoothing import FaceSmoothing, FrameEmotion
-from emocam.pipeline.style import EmotionBlend, Stylizer, load_pack, style_vector
+from emocam.pipeline.style import EmotionBlend
+from emocam.packs.base import KINDS
 from emocam.pipeline.temporal import TemporalStyler
 from emocam.pipeline.tracking import Tracker
 from emocam.settings import Settings, changed, meta
@@ -50,9 +49,11 @@ _ORDER = ("classifier", "stylizer", "detector")
 class Pipeline:
     """Turns RGB frames into stylized frames by the smoothed emotion of the faces in them."""
 
-    def __init__(self, settings: Settings | None = None, video_mode: bool = True) -> None:
+    def __init__(self, settings: Settings | None = None, video_mode: bool = True,
+                 components: Components | None = None) -> None:
         self.settings = (settings or Settings()).copy()
         self.video_mode = video_mode
+        self.components = components or Components()
         s = self.settings
         self.tracker = Tracker(s.max_miss_s)
         self.smoothing = FaceSmoothing(s.smoothing_s, s.dwell_s, s.margin)
@@ -72,13 +73,12 @@ class Pipeline:
         s = self.settings
         built: dict[str, object] = {}
         if "classifier" in names:
-            path = Path(s.emotion_model) if s.emotion_model else find_model(DEFAULT_EMOTION_MODEL)
-            built["classifier"] = EmotionClassifier(path, s.device, s.crop_margin, s.precision)
+            built["classifier"] = self.components.classifier(s)
         if "stylizer" in names:
-            pack = load_pack(s.pack)
-            built["pack"], built["stylizer"] = pack, Stylizer(pack, s.device, s.precision)
+            built["stylizer"] = self.components.stylizer(s)
+            built["pack"] = built["stylizer"].pack
         if "detector" in names:
-            built["detector"] = FaceDetector(s.detector, s.min_confidence, self.video_mode)
+            built["detector"] = self.components.detector(s, self.video_mode)
             if self.detector is not None:
                 self.detector.close()
         for name, component in built.items():
@@ -87,13 +87,8 @@ class Pipeline:
             self._apply_styles()
 
     def _apply_styles(self) -> None:
-        """The style editor's choices (emotion -> style index) over the pack's own mapping (multistyle packs)."""
-        if self.pack.kind != "multistyle":
-            return
-        overrides = self.settings.styles_for(self.settings.pack)
-        for emotion in EMOTIONS:
-            spec = overrides.get(emotion, self.pack.raw["styles"][emotion])
-            self.pack.styles[emotion] = style_vector(spec, emotion, self.pack.folder)
+        """The style editor's choices over the pack's own mapping (for kinds that have styles to choose)."""
+        KINDS[self.pack.kind].choose_styles(self.pack, self.settings.styles_for(self.settings.pack))
 
     def _build_regions(self) -> None:
         """The people segmenter and region styler while --regions is person or background; closed for frame."""

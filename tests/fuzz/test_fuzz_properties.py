@@ -86,7 +86,8 @@ _pack = st.one_of(
 
 
 def test_any_pack_json_loads_or_is_one_line(request, tmp_path):
-    from emocam.pipeline.style import MULTISTYLE_COUNT, load_pack
+    from emocam.packs.multistyle import MULTISTYLE_COUNT
+    from emocam.packs.registry import load_pack
 
     @_settings(request)
     @given(raw=_pack)

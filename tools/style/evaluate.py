@@ -227,7 +227,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run(args: argparse.Namespace, argv: Sequence[str]) -> dict:
     from emocam.modelstore.manifest import find_model
-    from emocam.pipeline.style import load_pack
+    from emocam.packs.registry import load_pack
     from tools.style.teacher import parse_style
 
     if args.regions:

@@ -88,7 +88,7 @@ def _check(args: argparse.Namespace) -> None:
 
 def build_loss(args: argparse.Namespace):
     """(loss callable, teacher callable or None, description of the loss)."""
-    from emocam.loss_networks import VGG16Features, default_layers, describe
+    from emocam.commands.loss_networks import VGG16Features, default_layers, describe
     from tools.style.losses import DistillLoss, PerceptualLoss
 
     if args.loss == "vgg":

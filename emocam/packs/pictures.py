@@ -32,7 +32,7 @@ from emocam.labels import EMOTIONS
 from emocam.modelstore.manifest import find_model, sha256_file
 from emocam.runtime import Network, load_network
 from emocam.io.sources import read_image
-from emocam.pipeline.style_pack import StylePack
+from emocam.packs.base import PackKind, StylePack, blend, register
 
 KIND = "pictures"
 PREDICT_MODEL, TRANSFORM_MODEL = "arbitrary_predict.onnx", "arbitrary_transform.onnx"
@@ -236,3 +236,21 @@ def transform(network: Network, x: np.ndarray, vector: np.ndarray) -> np.ndarray
     feed = {CONTENT_INPUT: np.ascontiguousarray(x.transpose(0, 2, 3, 1)),
             VECTOR: np.asarray(vector, np.float32).reshape(1, 1, 1, VECTOR_SIZE)}
     return network.run(feed)[0].transpose(0, 3, 1, 2)
+
+
+class Pictures(PackKind):
+    name = KIND
+    cost = "one transform run per frame; the predictor once per new picture (cached by sha256)"
+
+    def parse(self, raw: dict, folder: Path, where: Path) -> StylePack:
+        return load_pictures_pack(folder, raw)
+
+    def load(self, pack: StylePack, device: str, precision: str) -> dict[str, Network]:
+        return {"*": transform_network(pack.models["*"], device, precision)}
+
+    def run(self, pack: StylePack, networks: dict[str, Network], x: np.ndarray, emotion_weights: np.ndarray) -> np.ndarray:
+        """Blend the pictures' style vectors: one transform run, no predictor."""
+        return transform(networks["*"], x, blend(pack, emotion_weights))
+
+
+register(Pictures())
