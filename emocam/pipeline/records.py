@@ -26,6 +26,7 @@ def frame_record(item: Processed) -> dict:
                 "emotion": f.emotion,
                 "probs": {e: round(float(p), 4) for e, p in zip(EMOTIONS, f.smoothed)},
                 **({"style": f.style} if f.style is not None else {}),  # --regions person: this person's style
+                **({"expression": f.expression} if f.expression is not None else {}),  # --expression: the edit
             }
             for f in result.faces
         ],
