@@ -77,19 +77,24 @@ AUS: dict[str, list[tuple[int, tuple[float, float, float], float, str]]] = {
     "AU16": [(84, (0.0, 0.06, 0.0), 0.2, "lower_lip")],
     "AU17": [(17, (0.0, -0.04, 0.0), 0.25, "lower_lip")],
     "AU20": [(61, (0.12, 0.02, 0.0), 0.24, "all")],
+    "AU27": [(61, (-0.06, 0.03, 0.0), 0.2, "all")],  # the mouth rounds as the jaw drops (surprise's "O")
     "AU23": [(0, (0.0, 0.025, 0.0), 0.12, "upper_lip"), (17, (0.0, -0.03, 0.0), 0.12, "lower_lip"),
              (61, (-0.03, 0.0, 0.0), 0.2, "all")],
 }
 
 # emotion -> (action unit -> intensity, the jaw's drop in eye distances)
 RECIPES: dict[str, tuple[dict[str, float], float]] = {
-    "happy": ({"AU6": 1.0, "AU12": 1.2}, 0.10),
+    "happy": ({"AU6": 1.2, "AU12": 1.6}, 0.14),
     "sad": ({"AU1": 1.2, "AU4": 0.5, "AU15": 1.2, "AU17": 0.8}, 0.0),
-    "surprise": ({"AU1": 1.0, "AU2": 1.2, "AU5": 1.2}, 0.34),
+    "surprise": ({"AU1": 1.2, "AU2": 1.4, "AU5": 1.5, "AU27": 1.3}, 0.5),
     "angry": ({"AU4": 1.5, "AU5": 0.6, "AU7": 1.0, "AU23": 1.0}, 0.0),
     "fear": ({"AU1": 1.0, "AU2": 0.6, "AU4": 0.6, "AU5": 1.0, "AU7": 0.3, "AU20": 1.0}, 0.22),
     "disgust": ({"AU9": 1.2, "AU10": 1.0, "AU15": 0.6, "AU16": 0.8, "AU4": 0.4}, 0.04),
 }
+
+
+# how much of the teeth the opened mouth shows (surprise: a dark "O", little teeth)
+TEETH = {"happy": 1.0, "surprise": 0.0, "fear": 0.8, "disgust": 1.0}
 
 
 def au_displacement(au: str) -> np.ndarray:

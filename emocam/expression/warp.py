@@ -83,7 +83,8 @@ def warp(image: np.ndarray, xy: np.ndarray, disp: np.ndarray) -> tuple[np.ndarra
     return out, roi
 
 
-def paint_mouth(patch: np.ndarray, roi: tuple, xy: np.ndarray, disp: np.ndarray, eye_dist: float) -> bool:
+def paint_mouth(patch: np.ndarray, roi: tuple, xy: np.ndarray, disp: np.ndarray, eye_dist: float,
+                teeth_share: float = 1.0) -> bool:
     """Paint the mouth's inside (dark) and teeth between the displaced inner lips where they part further than
     before; `patch` is the warped ROI, changed in place. Returns whether anything was painted."""
     x0, y0 = roi[0], roi[1]
@@ -133,8 +134,8 @@ def paint_mouth(patch: np.ndarray, roi: tuple, xy: np.ndarray, disp: np.ndarray,
     # lighting: the face's own brightness around the mouth (teeth in a dim picture are dim)
     ring = patch[max(0, by0 - 4):by1 + 4, max(0, bx0 - 4):bx1 + 4].reshape(-1, 3).astype(np.float32)
     light = float(np.clip(np.median(ring.mean(1)) / 150.0, 0.35, 1.15))
-    teeth_h = np.minimum(0.6 * opening, 0.13 * eye_dist)
-    lower_h = np.where(opening > 0.2 * eye_dist, np.minimum(0.25 * opening, 0.08 * eye_dist), 0.0)
+    teeth_h = np.minimum(0.6 * opening, 0.13 * eye_dist) * teeth_share
+    lower_h = np.where(opening > 0.2 * eye_dist, np.minimum(0.25 * opening, 0.08 * eye_dist), 0.0) * teeth_share
     corner = np.clip(1 - np.abs(u) ** 3, 0, 1)
     tooth_w = 0.105 * eye_dist / half
     seam = 1 - 0.35 * np.exp(-((((u + tooth_w / 2) % tooth_w) - tooth_w / 2) / (tooth_w * 0.08)) ** 2)

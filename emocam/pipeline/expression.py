@@ -18,7 +18,7 @@ import numpy as np
 
 from emocam.errors import EmocamError
 from emocam.expression.align import to_canonical
-from emocam.expression.facs import DISPLACEMENTS, MOBILE, REST
+from emocam.expression.facs import DISPLACEMENTS, MOBILE, REST, TEETH
 from emocam.expression.warp import paint_mouth, warp
 from emocam.labels import EMOTIONS
 from emocam.pipeline.faces import Face
@@ -161,7 +161,7 @@ class ExpressionEditor:
             xy = pose.mesh.xy.astype(np.float64)
             pixels = pose.to_pixels(disp * self.strength)
             patch, roi = warp(out, xy, pixels)
-            paint_mouth(patch, roi, xy, pixels, pose.s)
+            paint_mouth(patch, roi, xy, pixels, pose.s, TEETH.get(name, 1.0))
             x0, y0, x1, y1 = roi
             out[y0:y1, x0:x1] = patch
             face.expression = {"applied": name, "strength": round(self.strength, 3)}
