@@ -50,7 +50,7 @@ def _regions() -> dict[str, np.ndarray]:
     jaw = lower * np.clip(lateral + (1 - lateral) * below, 0, 1) * np.clip(1.35 - 0.55 * np.abs(_x), 0, 1)
     return {
         "all": np.ones(468),
-        "above_eye": _sig(-(_y + 0.04), 0.02),  # brows and upper lids (eye centres are at y = 0)
+        "above_eye": _sig(-(_y + 0.06), 0.045),  # brows and upper lids (eye centres are at y = 0)
         "upper_lid": _sig(-(_y + 0.0), 0.012) * _sig(_y + 0.2, 0.03),
         "below_eye": _sig(_y - 0.01, 0.012) * (_y < _SEAM_Y - 0.2),
         "upper_lip": upper_lip.astype(float),
@@ -72,7 +72,7 @@ AUS: dict[str, list[tuple[int, tuple[float, float, float], float, str]]] = {
     "AU7": [(145, (0.0, -0.03, 0.0), 0.12, "below_eye"), (159, (0.0, 0.015, 0.0), 0.12, "upper_lid")],
     "AU9": [(129, (0.0, -0.06, 0.0), 0.15, "all"), (107, (-0.02, 0.04, 0.0), 0.2, "above_eye")],
     "AU10": [(37, (0.0, -0.06, 0.0), 0.22, "upper_lip")],
-    "AU12": [(61, (0.10, -0.12, 0.0), 0.28, "all")],
+    "AU12": [(61, (0.08, -0.15, 0.0), 0.26, "all")],
     "AU15": [(61, (-0.01, 0.10, 0.0), 0.24, "all")],
     "AU16": [(84, (0.0, 0.06, 0.0), 0.2, "lower_lip")],
     "AU17": [(17, (0.0, -0.04, 0.0), 0.25, "lower_lip")],
@@ -84,7 +84,7 @@ AUS: dict[str, list[tuple[int, tuple[float, float, float], float, str]]] = {
 
 # emotion -> (action unit -> intensity, the jaw's drop in eye distances)
 RECIPES: dict[str, tuple[dict[str, float], float]] = {
-    "happy": ({"AU6": 1.2, "AU12": 1.6}, 0.14),
+    "happy": ({"AU6": 1.4, "AU12": 1.7}, 0.13),
     "sad": ({"AU1": 1.2, "AU4": 0.5, "AU15": 1.2, "AU17": 0.8}, 0.0),
     "surprise": ({"AU1": 1.2, "AU2": 1.4, "AU5": 1.5, "AU27": 1.0}, 0.36),
     "angry": ({"AU4": 1.5, "AU5": 0.6, "AU7": 1.0, "AU23": 1.0}, 0.0),

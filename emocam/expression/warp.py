@@ -13,7 +13,7 @@ import math
 import cv2
 import numpy as np
 
-from emocam.expression.facs import LOWER_INNER, UPPER_INNER
+from emocam.expression.facs import FACE_OVAL, LOWER_INNER, UPPER_INNER
 
 ROI_SCALE = 1.4
 GRID = 64  # field cells along the box's longer side
@@ -30,18 +30,40 @@ def face_roi(xy: np.ndarray, shape: tuple[int, ...]) -> tuple[int, int, int, int
     return x0, y0, x1, y1, (cx, cy, hw, hh)
 
 
-def dense_field(xy: np.ndarray, disp: np.ndarray, roi: tuple, ellipse: tuple) -> np.ndarray:
-    """[H, W, 2] float32 forward displacement over the ROI: smooth, zero at and beyond the 1.4x ellipse."""
+MIN_AREA = 0.15  # the warp may squeeze an area to 15% of its size, never fold it over (a tear)
+
+
+def fold_limit(field: np.ndarray, step: float) -> float:
+    """The largest share (1 down to 0.1) of `field` (grid cells `step` pixels apart) whose warp folds nothing:
+    the Jacobian's determinant stays >= MIN_AREA everywhere. A strong edit saturates instead of tearing."""
+    dxx, dxy = np.gradient(field[..., 0], axis=1) / step, np.gradient(field[..., 0], axis=0) / step
+    dyx, dyy = np.gradient(field[..., 1], axis=1) / step, np.gradient(field[..., 1], axis=0) / step
+    for k in (1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1):
+        if ((1 + k * dxx) * (1 + k * dyy) - k * k * dxy * dyx).min() >= MIN_AREA:
+            return k
+    return 0.1
+
+
+def dense_field(xy: np.ndarray, disp: np.ndarray, roi: tuple, ellipse: tuple) -> tuple[np.ndarray, float]:
+    """[H, W, 2] float32 forward displacement over the ROI (smooth, zero at and beyond the 1.4x ellipse) and the
+    share of `disp` it carries (below 1 where the full edit would fold the picture)."""
     x0, y0, x1, y1 = roi
     cx, cy, hw, hh = ellipse
     width, height = x1 - x0, y1 - y0
     step = max(width, height) / GRID
     gw, gh = int(math.ceil(width / step)) + 1, int(math.ceil(height / step)) + 1
-    # zero anchors on a ring at ~1.2x the face box keep the field on the face
+    # zero anchors on a ring at 1.35x the face box keep the field on the face (room below the chin for the jaw)
     angles = np.linspace(0, 2 * np.pi, 40, endpoint=False)
-    ring = np.column_stack([cx + hw / ROI_SCALE * 1.2 * np.cos(angles), cy + hh / ROI_SCALE * 1.2 * np.sin(angles)])
-    pts = np.concatenate([xy, ring])
-    vals = np.concatenate([disp, np.zeros((len(ring), 2))])
+    ring = np.column_stack([cx + hw / ROI_SCALE * 1.35 * np.cos(angles), cy + hh / ROI_SCALE * 1.35 * np.sin(angles)])
+    # between the face's outline and the ring the outline's displacement ramps down to zero (a dropped jaw
+    # pushes the neck below it down a little instead of squeezing it to a fold)
+    oval, oval_d = xy[FACE_OVAL], disp[FACE_OVAL]
+    centre = np.array([cx, cy])
+    rel = oval - centre
+    at_ring = 1.35 / ROI_SCALE / np.maximum(np.sqrt((rel[:, 0] / hw) ** 2 + (rel[:, 1] / hh) ** 2), 1e-6)
+    ramps = [(centre + rel * (1 + (np.maximum(at_ring, 1) - 1) * k)[:, None], oval_d * (1 - k)) for k in (0.25, 0.5, 0.75)]
+    pts = np.concatenate([xy, ring, *[p for p, _ in ramps]])
+    vals = np.concatenate([disp, np.zeros((len(ring), 2)), *[d for _, d in ramps]])
     g = (pts - (x0, y0)) / step
     ok = (g[:, 0] >= 0) & (g[:, 1] >= 0) & (g[:, 0] < gw - 1) & (g[:, 1] < gh - 1)
     g, vals = g[ok], vals[ok]
@@ -56,6 +78,8 @@ def dense_field(xy: np.ndarray, disp: np.ndarray, roi: tuple, ellipse: tuple) ->
     coarse = cv2.GaussianBlur(num, (0, 0), 4.0)
     total = fine + 0.05 * coarse
     field = total[..., :2] / (total[..., 2:] + 1e-4)
+    share = fold_limit(field, step)
+    field = field * share
     field = cv2.resize(field, (int(round(gw * step)), int(round(gh * step))), interpolation=cv2.INTER_LINEAR)
     field = field[:height, :width]
     if field.shape[:2] != (height, width):
@@ -64,23 +88,25 @@ def dense_field(xy: np.ndarray, disp: np.ndarray, roi: tuple, ellipse: tuple) ->
     r = np.sqrt(((xx - cx) / hw) ** 2 + ((yy - cy) / hh) ** 2)  # 1 at the 1.4x box's ellipse
     mask = np.clip((0.98 - r) / (0.98 - 0.78), 0, 1)
     mask = mask * mask * (3 - 2 * mask)
-    return (field * mask[..., None]).astype(np.float32)
+    return (field * mask[..., None]).astype(np.float32), share
 
 
-def warp(image: np.ndarray, xy: np.ndarray, disp: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int]]:
-    """The ROI of `image` with mesh points `xy` moved by `disp` (pixels), and the ROI (x0, y0, x1, y1)."""
+def warp(image: np.ndarray, xy: np.ndarray, disp: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int], float]:
+    """The ROI of `image` with mesh points `xy` moved by `disp` (pixels), the ROI (x0, y0, x1, y1), and the share
+    of `disp` applied (below 1 where the full edit would fold the picture)."""
     x0, y0, x1, y1, ellipse = face_roi(xy, image.shape)
     roi = (x0, y0, x1, y1)
     if x1 - x0 < 4 or y1 - y0 < 4:
-        return image[y0:y1, x0:x1].copy(), roi
-    field = np.ascontiguousarray(dense_field(xy, disp, roi, ellipse))
+        return image[y0:y1, x0:x1].copy(), roi, 0.0
+    field, share = dense_field(xy, disp, roi, ellipse)
+    field = np.ascontiguousarray(field)
     h, w = field.shape[:2]
     gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
     # backward map: src = x - d(x - d(x)) (one fixed-point step of inverting x = src + d(src))
     back = cv2.remap(field, np.ascontiguousarray(gx - field[..., 0]), np.ascontiguousarray(gy - field[..., 1]), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     patch = image[y0:y1, x0:x1]
     out = cv2.remap(patch, np.ascontiguousarray(gx - back[..., 0]), np.ascontiguousarray(gy - back[..., 1]), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-    return out, roi
+    return out, roi, share
 
 
 def paint_mouth(patch: np.ndarray, roi: tuple, xy: np.ndarray, disp: np.ndarray, eye_dist: float,
@@ -135,7 +161,7 @@ def paint_mouth(patch: np.ndarray, roi: tuple, xy: np.ndarray, disp: np.ndarray,
     ring = patch[max(0, by0 - 4):by1 + 4, max(0, bx0 - 4):bx1 + 4].reshape(-1, 3).astype(np.float32)
     light = float(np.clip(np.median(ring.mean(1)) / 150.0, 0.35, 1.15))
     teeth_h = np.minimum(0.6 * opening, 0.13 * eye_dist) * teeth_share
-    lower_h = np.where(opening > 0.2 * eye_dist, np.minimum(0.25 * opening, 0.08 * eye_dist), 0.0) * teeth_share
+    lower_h = np.where(opening > 0.15 * eye_dist, np.minimum(0.25 * opening, 0.08 * eye_dist), 0.0) * teeth_share
     corner = np.clip(1 - np.abs(u) ** 3, 0, 1)
     tooth_w = 0.105 * eye_dist / half
     seam = 1 - 0.35 * np.exp(-((((u + tooth_w / 2) % tooth_w) - tooth_w / 2) / (tooth_w * 0.08)) ** 2)

@@ -160,9 +160,11 @@ class ExpressionEditor:
                 out = image.copy()
             xy = pose.mesh.xy.astype(np.float64)
             pixels = pose.to_pixels(disp * self.strength)
-            patch, roi = warp(out, xy, pixels)
-            paint_mouth(patch, roi, xy, pixels, pose.s, TEETH.get(name, 1.0))
+            patch, roi, share = warp(out, xy, pixels)
+            paint_mouth(patch, roi, xy, pixels * share, pose.s, TEETH.get(name, 1.0))
             x0, y0, x1, y1 = roi
             out[y0:y1, x0:x1] = patch
             face.expression = {"applied": name, "strength": round(self.strength, 3)}
+            if share < 1:  # the full edit would have folded the picture: it went only this far
+                face.expression["limited_to"] = round(self.strength * share, 3)
         return out
