@@ -69,11 +69,15 @@ def dense_field(xy: np.ndarray, disp: np.ndarray, roi: tuple, ellipse: tuple) ->
     g, vals = g[ok], vals[ok]
     i0 = np.floor(g).astype(int)
     f = g - i0
-    num = np.zeros((gh, gw, 3), np.float32)  # dx, dy, weight
+    cells, weights = [], []
     for dy in (0, 1):
         for dx in (0, 1):
-            wgt = (f[:, 0] if dx else 1 - f[:, 0]) * (f[:, 1] if dy else 1 - f[:, 1])
-            np.add.at(num, (i0[:, 1] + dy, i0[:, 0] + dx), np.column_stack([vals * wgt[:, None], wgt]))
+            cells.append((i0[:, 1] + dy) * gw + i0[:, 0] + dx)
+            weights.append((f[:, 0] if dx else 1 - f[:, 0]) * (f[:, 1] if dy else 1 - f[:, 1]))
+    cell, wgt = np.concatenate(cells), np.concatenate(weights)
+    vv = np.tile(vals, (4, 1))
+    num = np.stack([np.bincount(cell, vv[:, 0] * wgt, gh * gw), np.bincount(cell, vv[:, 1] * wgt, gh * gw),
+                    np.bincount(cell, wgt, gh * gw)], axis=1).reshape(gh, gw, 3).astype(np.float32)  # dx, dy, weight
     fine = cv2.GaussianBlur(num, (0, 0), 1.0)
     coarse = cv2.GaussianBlur(num, (0, 0), 4.0)
     total = fine + 0.05 * coarse
