@@ -145,3 +145,35 @@ def test_render_commands(tmp_path, astronaut):
                str(folder / "blank.png"))
     assert r.returncode == 2
     assert r.stderr.strip().count("\n") == 0 and "no face found" in r.stderr
+
+
+def test_pipeline_mirror_and_apply(astronaut):
+    """Two real faces: mirror gives the smaller the larger's expression; settings changes take effect once."""
+    from emocam.pipeline.pipeline import Pipeline
+
+    small = cv2.resize(grace_hopper(), (256, 300))
+    frame = np.zeros((512, 512 + 256, 3), np.uint8)
+    frame[:, :512] = astronaut
+    frame[100:400, 512:] = small
+    settings = Settings(device="cpu", strength=0.0, expression="mirror")
+    pipeline = Pipeline(settings, video_mode=False)
+    try:
+        result = pipeline.process(frame, 0.0)
+        applied = sorted(f.expression["applied"] for f in result.faces)
+        assert applied == ["mirror", "mirror source"]
+        source = max(result.faces, key=lambda f: f.area)
+        other = min(result.faces, key=lambda f: f.area)
+        assert source.expression["applied"] == "mirror source"  # the largest face leads
+        for face, same in ((source, True), (other, False)):
+            x0, y0, x1, y1 = (int(v) for v in face.box)
+            assert np.array_equal(result.output[y0:y1, x0:x1], frame[y0:y1, x0:x1]) == same
+        pipeline.apply(replace(settings, expression="off"))
+        assert pipeline.expression is None
+        assert np.array_equal(pipeline.process(frame, 1.0).output, frame)
+        pipeline.apply(replace(settings, expression="sad", expression_strength=0.5))
+        assert {f.expression["applied"] for f in pipeline.process(frame, 2.0).faces} == {"sad"}
+        with pytest.raises(EmocamError):
+            pipeline.apply(replace(settings, expression_from="/no/such/picture.png"))
+        assert pipeline.settings.expression == "sad"  # a refused change leaves the pipeline as it was
+    finally:
+        pipeline.close()

@@ -146,7 +146,7 @@ class ExpressionEditor:
         if self.video_mode:
             self.tracks.forget({f.track_id for f in faces if f.track_id is not None})
             self._last = {t: m for t, m in self._last.items() if t in self.tracks.filters or t is None}
-        mirror_face = max(poses, key=lambda p: p[1].s)[0] if self.mode == "mirror" and poses else None
+        mirror_face = max(poses, key=lambda p: p[0].area)[0] if self.mode == "mirror" and poses else None
         mirror = next((p.deviation for f, p, _ in poses if f is mirror_face), None)
         for face, pose, own in poses:
             if face is mirror_face:
