@@ -83,16 +83,15 @@ def dense_field(xy: np.ndarray, disp: np.ndarray, roi: tuple, ellipse: tuple) ->
     total = fine + 0.05 * coarse
     field = total[..., :2] / (total[..., 2:] + 1e-4)
     share = fold_limit(field, step)
-    field = field * share
+    gy, gx = np.mgrid[0:gh, 0:gw].astype(np.float32) * np.float32(step)
+    r = np.sqrt(((gx + x0 - cx) / hw) ** 2 + ((gy + y0 - cy) / hh) ** 2)  # 1 at the 1.4x box's ellipse
+    mask = np.clip((0.98 - r) / (0.98 - 0.78), 0, 1)
+    field = field * (share * mask * mask * (3 - 2 * mask))[..., None]
     field = cv2.resize(field, (int(round(gw * step)), int(round(gh * step))), interpolation=cv2.INTER_LINEAR)
     field = field[:height, :width]
     if field.shape[:2] != (height, width):
         field = cv2.resize(field, (width, height), interpolation=cv2.INTER_LINEAR)
-    yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
-    r = np.sqrt(((xx - cx) / hw) ** 2 + ((yy - cy) / hh) ** 2)  # 1 at the 1.4x box's ellipse
-    mask = np.clip((0.98 - r) / (0.98 - 0.78), 0, 1)
-    mask = mask * mask * (3 - 2 * mask)
-    return (field * mask[..., None]).astype(np.float32), share
+    return np.ascontiguousarray(field, np.float32), share
 
 
 def warp(image: np.ndarray, xy: np.ndarray, disp: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int], float]:

@@ -24,6 +24,8 @@ import numpy as np
 from emocam.labels import EMOTIONS
 
 STRENGTHS = (0.5, 1.0, 1.5)
+# ab.jpg (opencv-doc) is a landmark figure: red dots drawn over the face; reported with and without it
+ANNOTATED = "ab@"
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> float:
@@ -206,22 +208,26 @@ def main(argv: list[str] | None = None) -> int:
                     found += again is not None
                     kept.append(outside_unchanged(image, edited, box))
                     if not name.startswith("Megamind"):  # scored on the real photos
-                        scores[s][e].append(cosine(targets[e], bench.predict(edited, again or face)))
-        emotion_score = {str(s): {e: round(float(np.mean(v)), 3) for e, v in scores[s].items() if v} for s in STRENGTHS}
+                        scores[s][e].append((name, cosine(targets[e], bench.predict(edited, again or face))))
+        emotion_score = {str(s): {e: round(float(np.mean([c for _, c in v])), 3) for e, v in scores[s].items() if v}
+                         for s in STRENGTHS}
+        clean_score = {str(s): {e: round(float(np.mean([c for n, c in v if not n.startswith(ANNOTATED)])), 3)
+                                for e, v in scores[s].items() if v} for s in STRENGTHS}
         best = {e: max(emotion_score[str(s)][e] for s in STRENGTHS) for e in EMOTIONS}
 
-        transfer = []
+        transfer = {1.0: [], 1.5: []}
+        from emocam.pipeline.expression import pose_of
+
         sources = [x for lab in ("happy", "surprise") for x in labelled[lab]]
         for sname, simage, sface in sources:
-            from emocam.pipeline.expression import pose_of
-
             smesh = bench.editor.mesher.detect(simage, sface.box, sface.keypoints)
             source = pose_of(smesh).deviation
             want = bench.predict(simage, sface)
             for name, image, face in labelled["neutral"]:
-                edited, rec = bench.edit(image, face, "off", 1.0, source)
-                again = refound(bench, edited, face) or face
-                transfer.append(cosine(want, bench.predict(edited, again)))
+                for s in transfer:
+                    edited, rec = bench.edit(image, face, "off", s, source)
+                    again = refound(bench, edited, face) or face
+                    transfer[s].append((name, cosine(want, bench.predict(edited, again))))
 
         sheet_paths = contact_sheets(bench, subjects[:args.sheet_faces], args.out)
         result = {
@@ -229,14 +235,17 @@ def main(argv: list[str] | None = None) -> int:
             "faces_all": [n for n, *_ in subjects],
             "targets": target_kind,
             "emotion_score": emotion_score,
+            "emotion_score_without_annotated": clean_score,
             "emotion_score_unedited": {e: round(float(np.mean(v)), 3) for e, v in unedited.items()},
             "best_strength_score": best,
             "mean_happy_angry_surprise_at_1": round(float(np.mean(
                 [emotion_score["1.0"][e] for e in ("happy", "angry", "surprise")])), 3),
             "mean_happy_angry_surprise_at_1.5": round(float(np.mean(
                 [emotion_score["1.5"][e] for e in ("happy", "angry", "surprise")])), 3),
-            "transfer_score": round(float(np.mean(transfer)), 3) if transfer else None,
-            "transfer_pairs": len(transfer),
+            "transfer_score": {str(s): round(float(np.mean([c for _, c in v])), 3) for s, v in transfer.items()},
+            "transfer_score_without_annotated": {str(s): round(float(np.mean(
+                [c for n, c in v if not n.startswith(ANNOTATED)])), 3) for s, v in transfer.items()},
+            "transfer_pairs": len(transfer[1.0]),
             "faces_still_found": round(found / max(1, total), 3),
             "edits": total,
             "outside_unchanged": round(float(np.min(kept)) if kept else 1.0, 6),
