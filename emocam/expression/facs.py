@@ -86,7 +86,7 @@ AUS: dict[str, list[tuple[int, tuple[float, float, float], float, str]]] = {
 RECIPES: dict[str, tuple[dict[str, float], float]] = {
     "happy": ({"AU6": 1.4, "AU12": 1.7}, 0.13),
     "sad": ({"AU1": 1.2, "AU4": 0.5, "AU15": 1.2, "AU17": 0.8}, 0.0),
-    "surprise": ({"AU1": 1.2, "AU2": 1.4, "AU5": 1.5, "AU27": 1.0}, 0.36),
+    "surprise": ({"AU1": 1.2, "AU2": 1.4, "AU5": 2.2, "AU27": 1.4}, 0.42),
     "angry": ({"AU4": 1.5, "AU5": 0.6, "AU7": 1.0, "AU23": 1.0}, 0.0),
     "fear": ({"AU1": 1.0, "AU2": 0.6, "AU4": 0.6, "AU5": 1.0, "AU7": 0.3, "AU20": 1.0}, 0.22),
     "disgust": ({"AU9": 1.2, "AU10": 1.0, "AU15": 0.6, "AU16": 0.8, "AU4": 0.4}, 0.04),
