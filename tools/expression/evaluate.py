@@ -44,7 +44,6 @@ class Bench:
         self.detector = FaceDetector("full", 0.3, video_mode=False)
         self.classifier = EmotionClassifier(find_model(DEFAULT_EMOTION_MODEL), "cpu", 0.1)
         self.editor = ExpressionEditor("happy", 1.0, "", video_mode=False)
-        self._editor_cls = ExpressionEditor
 
     def close(self) -> None:
         self.detector.close()
