@@ -177,3 +177,17 @@ def test_pipeline_mirror_and_apply(astronaut):
         assert pipeline.settings.expression == "sad"  # a refused change leaves the pipeline as it was
     finally:
         pipeline.close()
+
+
+def test_mesh_reconversion_is_byte_identical(tmp_path):
+    """The bundled face mesh ONNX is what converting the wheel's tflite gives, byte for byte (twice in one process:
+    tf2onnx's merged nodes once took varying names)."""
+    pytest.importorskip("tf2onnx")
+    from emocam.modelstore.convert_mesh import convert_face_mesh
+    from emocam.modelstore.manifest import find_model, manifest_entry, sha256_file
+
+    tflite = find_model("face_landmark.tflite")
+    for k in range(2):
+        out = tmp_path / f"mesh{k}.onnx"
+        assert convert_face_mesh(tflite, out, log=lambda line: None) < 2e-3
+        assert sha256_file(out) == manifest_entry("face_landmark.onnx")["sha256"]

@@ -48,6 +48,25 @@ def tflite_run(tflite: Path, x: np.ndarray) -> list[np.ndarray]:
     return sorted(outs, key=lambda a: -a.size)
 
 
+def _positional_names(model) -> None:
+    """Name every inner tensor and node by its node's position and op. tf2onnx merges identical nodes (the
+    model's parallel MaxPools) keeping whichever name it met first, which varies between runs in one process;
+    positional names make the bytes stable anyway."""
+    g = model.graph
+    keep = {v.name for v in g.input} | {v.name for v in g.output} | {i.name for i in g.initializer}
+    rename: dict[str, str] = {}
+    for k, n in enumerate(g.node):
+        for j, x in enumerate(n.output):
+            if x and x not in keep:
+                rename[x] = f"{n.op_type.lower()}_{k}" + (f"_{j}" if j else "")
+        n.name = f"{n.op_type.lower()}_{k}"
+    for n in g.node:
+        n.input[:] = [rename.get(x, x) for x in n.input]
+        n.output[:] = [rename.get(x, x) for x in n.output]
+    for v in g.value_info:
+        v.name = rename.get(v.name, v.name)
+
+
 def convert_face_mesh(tflite: Path, out: Path, log: Log = print) -> float:
     """Convert face_landmark.tflite to ONNX at `out`; returns the parity max abs diff (crop pixels) on the
     astronaut's face and noise images. EmocamError if tensorflow/tf2onnx are missing or parity fails."""
@@ -62,6 +81,7 @@ def convert_face_mesh(tflite: Path, out: Path, log: Log = print) -> float:
 
     proto, _ = tf2onnx.convert.from_tflite(str(tflite), opset=OPSET)
     _canonicalise(proto)
+    _positional_names(proto)
     del proto.metadata_props[:]
     prop = proto.metadata_props.add()
     prop.key, prop.value = "emocam.source", "mediapipe==0.10.21 mediapipe/modules/face_landmark/face_landmark.tflite"
