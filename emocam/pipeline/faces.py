@@ -39,6 +39,7 @@ class Face:
     emotion: str | None = None
     keypoints: np.ndarray | None = None  # detector: [6, 2] pixels (eyes, nose tip, mouth, ear tragions)
     style: dict[str, float] | None = None  # region styling (--regions person): the style this person got
+    expression: dict | None = None  # expression stage: what was applied to this face, or why it was skipped
 
     @property
     def area(self) -> float:

@@ -16,6 +16,7 @@ from emocam.errors import EmocamError
 from emocam.labels import EMOTIONS
 from emocam.pipeline.facts import FrameFacts
 from emocam.pipeline.components import Components
+from emocam.pipeline.expression import ExpressionEditor
 from emocam.pipeline.faces import Face, FaceDetector
 from emocam.pipeline.regions import RegionStyler, stylize_regions
 from emocam.pipeline.segmentation import PersonSegmenter
@@ -62,9 +63,11 @@ class Pipeline:
         self.temporal = TemporalStyler(s.temporal)
         self.detector: FaceDetector | None = None
         self.regions: RegionStyler | None = None  # only while --regions is person or background
+        self.expression: ExpressionEditor | None = None  # only while an expression edit is on
         self._last_time: float | None = None
         self._build(_ORDER)
         self._build_regions()
+        self._build_expression()
 
     # -- components ----------------------------------------------------------------------------------------
     def _build(self, names: tuple[str, ...]) -> None:
@@ -103,6 +106,18 @@ class Pipeline:
         self.regions.mode, self.regions.face_strength, self.regions.blend_s = s.regions, s.face_strength, s.blend_s
         self.regions.temporal_mode = s.temporal
 
+    def _build_expression(self) -> None:
+        """The expression editor while --expression or --expression-from is set (the source picture is read
+        here, so a picture without a face is refused when the setting is made, not on the first frame)."""
+        s = self.settings
+        if s.expression == "off" and not s.expression_from:
+            self.expression = None
+        elif (self.expression is None or self.expression.source_path != s.expression_from
+              or self.expression.mode != s.expression):
+            self.expression = ExpressionEditor(s.expression, s.expression_strength, s.expression_from, self.video_mode)
+        else:
+            self.expression.strength = s.expression_strength
+
     def apply(self, new: Settings) -> None:
         """Take new settings: rebuild what a changed field needs, pass parameters to their stages.
 
@@ -115,6 +130,7 @@ class Pipeline:
         try:
             self._build(tuple(c for c in _ORDER if c in rebuild))
             self._build_regions()
+            self._build_expression()
         except EmocamError:
             self.settings = old
             raise
@@ -143,6 +159,8 @@ class Pipeline:
         self.temporal.reset()
         if self.regions is not None:
             self.regions.reset()
+        if self.expression is not None:
+            self.expression.reset()
 
     # -- the frame step --------------------------------------------------------------------------------------
     def process(self, image: np.ndarray, time: float) -> FrameResult:
@@ -156,6 +174,15 @@ class Pipeline:
         started = clock.perf_counter()
         faces = self.tracker.update(self.detector.detect(image, time), time)
         timings["detect"] = (clock.perf_counter() - started) * 1000
+
+        if self.expression is not None:  # the edit comes first: the style and its emotion follow the edited face
+            started = clock.perf_counter()
+            own = None
+            if self.expression.mode == "amplify" and not s.expression_from:
+                probs = self.classifier.classify(image, [f.box for f in faces])
+                own = [EMOTIONS[int(np.argmax(p))] for p in probs]
+            image = self.expression.edit(image, faces, time, own)
+            timings["expression"] = (clock.perf_counter() - started) * 1000
 
         started = clock.perf_counter()
         seen = [f for f in faces if f.seen]

@@ -1,4 +1,9 @@
-"""Per-frame JSON records (`--json`): what each face read as, the frame's emotion and the style in use."""
+"""Per-frame JSON records (`--json`): what each face read as, the frame's emotion and the style in use.
+
+The format is versioned (`version`) and has the same keys in every mode (`--regions`, `--temporal`,
+`--expression`, a video, images, a batch): a key that does not apply is null or empty, never missing. Its
+JSON Schema is package data (`emocam/data/frame_record.schema.json`, described in docs/records.md).
+"""
 from __future__ import annotations
 
 import json
@@ -10,10 +15,14 @@ from emocam.pipeline.loop import Processed
 from emocam.io.skipped import SkippedPackets
 
 
+RECORD_VERSION = 2  # 1: keys varied with the mode; 2: the same keys in every mode
+
+
 def frame_record(item: Processed, skipped: SkippedPackets | None = None) -> dict:
     """One frame as a JSON-ready dict; `skipped`: damaged packets of the source left out so far."""
     result = item.result
     return {
+        "version": RECORD_VERSION,
         "index": item.frame.index,
         "time": round(result.time, 4),
         "emotion": result.emotion,
@@ -26,7 +35,8 @@ def frame_record(item: Processed, skipped: SkippedPackets | None = None) -> dict
                 "detected": f.seen,
                 "emotion": f.emotion,
                 "probs": {e: round(float(p), 4) for e, p in zip(EMOTIONS, f.smoothed)},
-                **({"style": f.style} if f.style is not None else {}),  # --regions person: this person's style
+                "style": f.style,  # --regions person: this person's style (null otherwise)
+                "expression": f.expression,  # --expression: what was applied, or why it was skipped (null: off)
             }
             for f in result.faces
         ],

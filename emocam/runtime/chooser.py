@@ -37,9 +37,10 @@ class Plan:
 
 
 def plan(device: str = "auto", precision: str = "auto", stage: str = "stylize") -> Plan:
-    """The backend, device and precision for a stage's network. stage "classify" (the emotion classifier, a
-    64x64 network under a millisecond) stays on onnxruntime in fp32 on every CPU device: OpenVINO does not pay
-    there (docs/backends.md) and bf16 could tip close emotion calls."""
+    """The backend, device and precision for a stage's network. The small per-face networks, stages "classify"
+    (the emotion classifier, 64x64, under a millisecond) and "mesh" (the face mesh, 192x192, ~3 ms), stay on
+    onnxruntime in fp32 on every CPU device: OpenVINO does not pay there (docs/backends.md) and bf16 could tip
+    close emotion calls and move mesh points."""
     if device not in DEVICES:
         raise EmocamError(f"--device {device}: choose one of {', '.join(DEVICES)}")
     if precision not in PRECISIONS:
@@ -51,7 +52,7 @@ def plan(device: str = "auto", precision: str = "auto", stage: str = "stylize") 
             raise EmocamError(f"--device cuda: CUDA is not usable here (onnxruntime: {ort_runtime.cuda_status()[1]}); "
                               "use --device cpu or auto")
         return Plan("onnxruntime", "cuda", "fp32")
-    if device == "cpu-onnxruntime" or stage == "classify" or (device == "cpu" and "cpu" not in ov_backend.devices()):
+    if device == "cpu-onnxruntime" or stage in ("classify", "mesh") or (device == "cpu" and "cpu" not in ov_backend.devices()):
         return Plan("onnxruntime", "cpu", "fp32")
     if device == "intel-gpu" and "intel-gpu" not in ov_backend.devices():
         ok, why = ov_backend.status()
