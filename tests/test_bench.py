@@ -161,3 +161,30 @@ def test_network_bench_bad_options_exit_2(argv, capsys):
     assert bench.main(["--network"] + argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "error" in err[0]
+
+
+def test_backends_rows_per_runtime_with_psnr(capsys):
+    assert bench.main(["--backends", "--networks", "multistyle26", "--sizes", "96x64", "--runs", "1"]) == 0
+    rows = [line.split(" | ") for line in capsys.readouterr().out.splitlines() if line.startswith("| multistyle26")]
+    assert rows[0][2] == "cpu fp32 (onnxruntime)" and rows[0][4] == "1.00x"
+    ran = [r[2] for r in rows]
+    if plan("cpu").backend == "openvino":
+        assert "cpu fp32 (openvino)" in ran and f"cpu {plan('cpu').precision} (openvino)" in ran
+        assert all(float(r[5].split()[0]) >= 40 for r in rows[1:])  # PSNR against onnxruntime fp32, dB
+
+
+@pytest.mark.parametrize("argv", [["--networks", "vgg"], ["--sizes", "10x10"], ["--runs", "0"]])
+def test_backends_bad_options_exit_2_with_one_line(argv, capsys):
+    assert bench.main(["--backends", *argv]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_gpu_check_without_cuda_is_one_line(capsys):
+    from emocam.modelstore.runtime import cuda_status
+    from tools import gpu_check
+
+    if cuda_status()[0]:
+        pytest.skip("CUDA is usable here: run python -m tools.gpu_check itself")
+    assert gpu_check.main([]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("gpu_check: error: CUDA is not usable here")

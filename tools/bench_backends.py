@@ -114,7 +114,8 @@ def run(argv: Sequence[str]) -> int:
     share = CpuShare()
     rows = compare(networks, sizes, args.runs)
     print("\n".join(machine_lines("shipped networks", share.cores())))
-    print(f"| network | size | ran on | ms | vs onnxruntime | PSNR vs onnxruntime fp32 |\n| --- | --- | --- | ---: | ---: | ---: |")
+    print("| network | size | ran on | ms | vs onnxruntime | PSNR vs onnxruntime fp32 |")
+    print("| --- | --- | --- | ---: | ---: | ---: |")
     for r in rows:
         print(f"| {r['network']} | {r['size']} | {r['ran']} | {r['ms']:.1f} | {r['speedup']:.2f}x | {r['psnr']:.1f} dB |")
     return 0

@@ -8,9 +8,12 @@ folder only costs the next start its preparation again.
 """
 from __future__ import annotations
 
+import atexit
+import functools
 import hashlib
 import json
 import os
+import shutil
 import struct
 import tempfile
 from pathlib import Path
@@ -78,7 +81,15 @@ def prepared(path: Path, axes: dict[str, dict[int, str]] | None = None) -> Path:
         return path
     if write_atomic(target, folded):
         return target
-    fd, tmp = tempfile.mkstemp(prefix="emocam-", suffix=".onnx")  # unwritable cache: a throwaway copy
+    fd, tmp = tempfile.mkstemp(prefix="emocam-", suffix=".onnx", dir=_scratch())  # unwritable cache: a throwaway
     with os.fdopen(fd, "wb") as handle:
         handle.write(folded)
     return Path(tmp)
+
+
+@functools.lru_cache(maxsize=1)
+def _scratch() -> str:
+    """A temporary folder for this process's throwaway prepared models, removed at exit."""
+    folder = tempfile.mkdtemp(prefix="emocam-models-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder

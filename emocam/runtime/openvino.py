@@ -10,6 +10,7 @@ bf16 by itself on AMX processors), and the one reported is the one the compiled 
 from __future__ import annotations
 
 import functools
+import os
 import threading
 from pathlib import Path
 
@@ -107,8 +108,14 @@ class OvNetwork(Network):
         self.outputs = [TensorSpec(o.get_any_name(), _shape(o.get_partial_shape()), _dtype(o.get_element_type()))
                         for o in model.outputs]
         self.metadata: dict[str, str] = {}
-        self.config = {"INFERENCE_PRECISION_HINT": _PRECISION[precision], "PERFORMANCE_HINT": "LATENCY",
-                       "CACHE_DIR": str(cache.model_dir(source) / "openvino")}
+        self.config = {"INFERENCE_PRECISION_HINT": _PRECISION[precision], "PERFORMANCE_HINT": "LATENCY"}
+        blobs = cache.model_dir(source) / "openvino"
+        try:
+            blobs.mkdir(parents=True, exist_ok=True)
+            if os.access(blobs, os.W_OK):  # an unwritable cache only costs compile time
+                self.config["CACHE_DIR"] = str(blobs)
+        except OSError:
+            pass
         if threads:
             self.config["INFERENCE_NUM_THREADS"] = int(threads)
         self._requests: dict[tuple, object] = {}
