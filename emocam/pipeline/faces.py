@@ -5,6 +5,7 @@ import atexit
 import contextlib
 import os
 import sys
+import threading
 import weakref
 from dataclasses import dataclass
 from typing import Iterator
@@ -86,6 +87,13 @@ class ClosedAtExit:
         raise NotImplementedError
 
     def __del__(self) -> None:
+        """Close on a thread of its own: the garbage collector can call this anywhere, even in the middle of an
+        import, and MediaPipe's close waits for its dispatcher thread, which may need the very lock this thread
+        holds (a deadlock seen in the test suite). The closing thread never makes this one wait."""
+        with contextlib.suppress(Exception):  # at interpreter shutdown no thread starts: the atexit hook closes it
+            threading.Thread(target=self._close_quietly, name="mediapipe-close", daemon=True).start()
+
+    def _close_quietly(self) -> None:
         with contextlib.suppress(Exception):
             self.close()
 
