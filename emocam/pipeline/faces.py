@@ -4,6 +4,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
+import queue
 import sys
 import threading
 import weakref
@@ -80,30 +81,60 @@ def _native_stderr_silenced() -> Iterator[None]:
 class ClosedAtExit:
     """For owners of MediaPipe graphs (the face detector, the person segmenter). MediaPipe's own finaliser fails
     with a traceback once the interpreter is shutting down, so an owner nobody closed is closed by `__del__` or,
-    before module teardown starts, by the atexit hook below, quietly. Owners add themselves to `_open_graphs`
-    once their graph is open and leave it in `close()`."""
+    before module teardown starts, by the atexit hook below, quietly. Owners call `_open()` once their graph is
+    open and `_closed()` in `close()`."""
 
     def close(self) -> None:
         raise NotImplementedError
 
     def __del__(self) -> None:
-        """Close on a thread of its own: the garbage collector can call this anywhere, even in the middle of an
-        import, and MediaPipe's close waits for its dispatcher thread, which may need the very lock this thread
-        holds (a deadlock seen in the test suite). The closing thread never makes this one wait."""
-        with contextlib.suppress(Exception):  # at interpreter shutdown no thread starts: the atexit hook closes it
-            threading.Thread(target=self._close_quietly, name="mediapipe-close", daemon=True).start()
+        """Hand the owner to the closer thread; never close here. The garbage collector can call this anywhere,
+        even inside an import or while threading holds its own locks, and MediaPipe's close waits for its
+        dispatcher thread, which may need a lock this thread holds: closing here, or starting a thread here,
+        hung the test suite. SimpleQueue.put is safe in __del__ (it is reentrant) and never waits."""
+        if getattr(self, "_graph_open", False):
+            _to_close.put(self)
 
-    def _close_quietly(self) -> None:
-        with contextlib.suppress(Exception):
-            self.close()
+    def _open(self) -> None:
+        """Called by an owner once its graph is open: tracked for the atexit hook, and the closer thread runs."""
+        self._graph_open = True
+        _open_graphs.add(self)
+        _start_closer()
+
+    def _closed(self) -> None:
+        """Called by an owner's close() once its graph is closed."""
+        self._graph_open = False
+        _open_graphs.discard(self)
 
 
 _open_graphs: "weakref.WeakSet[ClosedAtExit]" = weakref.WeakSet()
+_to_close: "queue.SimpleQueue[ClosedAtExit]" = queue.SimpleQueue()
+_closer_started = threading.Event()
+
+
+def _start_closer() -> None:
+    """The one daemon thread that closes owners nobody closed (started from ordinary code, never from __del__)."""
+    if _closer_started.is_set():
+        return
+    _closer_started.set()
+    threading.Thread(target=_close_handed_over, name="mediapipe-closer", daemon=True).start()
+
+
+def _close_handed_over() -> None:
+    while True:
+        owner = _to_close.get()
+        with contextlib.suppress(Exception):
+            owner.close()
+        del owner
 
 
 @atexit.register
 def _close_open_graphs() -> None:
-    for owner in list(_open_graphs):
+    """Before module teardown: every graph still open, and those handed over that the closer has not reached."""
+    owners = list(_open_graphs)
+    while not _to_close.empty():
+        owners.append(_to_close.get_nowait())
+    for owner in owners:
         with contextlib.suppress(Exception):
             owner.close()
 
@@ -126,7 +157,7 @@ class FaceDetector(ClosedAtExit):
         self._detector = None
         with _native_stderr_silenced():
             self._detector = vision.FaceDetector.create_from_options(options)
-        _open_graphs.add(self)
+        self._open()
         self._last_ms = -1
 
     def detect(self, image: np.ndarray, time: float = 0.0) -> list[Face]:
@@ -157,7 +188,7 @@ class FaceDetector(ClosedAtExit):
         detector, self._detector = getattr(self, "_detector", None), None
         if detector is None:
             return
-        _open_graphs.discard(self)
+        self._closed()
         with _native_stderr_silenced():
             detector.close()
 

@@ -6,7 +6,7 @@ import contextlib
 import numpy as np
 
 from emocam.modelstore.manifest import find_model
-from emocam.pipeline.faces import ClosedAtExit, _import_mediapipe, _native_stderr_silenced, _open_graphs
+from emocam.pipeline.faces import ClosedAtExit, _import_mediapipe, _native_stderr_silenced
 
 SELFIE_MODELS = {
     "general": "selfie_segmentation.tflite",  # 256x256 input: square and portrait frames
@@ -32,7 +32,7 @@ class PersonSegmenter(ClosedAtExit):
         self._segmenters: dict[str, object] = {}
         self._last_ms: dict[str, int] = {}
         self._open("general")  # fail now, in one line, if the model is missing or damaged
-        _open_graphs.add(self)
+        self._open()
 
     def _open(self, kind: str):
         if kind not in self._segmenters:
@@ -66,7 +66,7 @@ class PersonSegmenter(ClosedAtExit):
     def close(self) -> None:
         """Release MediaPipe's graphs; safe to call twice."""
         segmenters, self._segmenters = getattr(self, "_segmenters", {}), {}
-        _open_graphs.discard(self)
+        self._closed()
         for segmenter in segmenters.values():
             with _native_stderr_silenced():
                 segmenter.close()
