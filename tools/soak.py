@@ -76,6 +76,7 @@ class Soak:
         self.recordings = 0
         self.finished = 0
         self.problems: list[str] = []
+        self.baseline = None  # tracemalloc snapshot at the end of the warm-up
         self._frames = (0, self.start)
 
     def tick(self) -> bool:
@@ -140,6 +141,8 @@ class Soak:
             import tracemalloc
 
             python_mb = tracemalloc.get_traced_memory()[0] / 2**20
+            if self.baseline is None and t >= self.args.warmup * 60:
+                self.baseline = tracemalloc.take_snapshot()
         s = self.window.settings
         self.log.add(Sample(round(t / 60, 2), round(rss_mb(), 1), round(fps, 2), self.recordings, self.finished,
                             native_threads(), round(python_mb, 1), self.window.controller.recording.state,
@@ -194,6 +197,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"too short to judge: fewer than two samples after the {args.warmup:g} min warm-up", flush=True)
     else:
         print("\n".join(result.lines()), flush=True)
+    if args.tracemalloc and soak.baseline is not None:
+        import tracemalloc
+
+        print("Python allocations that grew most since the warm-up (tracemalloc):", flush=True)
+        for stat in tracemalloc.take_snapshot().compare_to(soak.baseline, "lineno")[:12]:
+            print(f"  {stat}", flush=True)
     config.cleanup()
     return 0 if result is not None and result.passed and not soak.problems else 1
 
