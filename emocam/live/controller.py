@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from emocam.errors import EmocamError
-from emocam.live.memory import keep_big_blocks_mapped
 from emocam.live.capture import open_live_source, paced_frames, source_label
+from emocam.live.memory import keep_big_blocks_mapped
 from emocam.live.outputs import RecordingOutput, ViewOutput, VirtualCameraOutput
 from emocam.live.processing import RESET, Event, LiveStep
 from emocam.live.recorder import MAX_RATE
