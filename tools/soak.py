@@ -75,6 +75,7 @@ class Soak:
         self.switches = 0
         self.recordings = 0
         self.finished = 0
+        self.unstarted = 0  # stopped before the live frame rate was measured
         self.problems: list[str] = []
         self.baseline = None  # tracemalloc snapshot at the end of the warm-up
         self._frames = (0, self.start)
@@ -109,7 +110,9 @@ class Soak:
         recorder, waiting = recording.recorder, recording.state == "waiting"
         self.window.set_recording(False)
         if recorder is None:
-            if not waiting:  # stopped while still measuring the frame rate is no failure
+            if waiting:  # stopped while still measuring the frame rate (a slow pack): no file, no failure
+                self.unstarted += 1
+            else:
                 self.problems.append(f"minute {self._minute():.1f}: {recording.status}")
             return
         if recorder.remuxed and recorder.path.is_file() and not recorder.writing.exists():
@@ -187,9 +190,15 @@ def main(argv: list[str] | None = None) -> int:
     timer.start(1000)
     app.exec()
     window.close()
+    # under heavy load the processing thread can outlive the window's 5 s wait (a pack still loading); the
+    # soak waits for it and closes the pipeline, so the process ends cleanly instead of aborting in teardown
+    if window.controller._thread is not None:
+        window.controller._thread.join(timeout=300)
+    window.controller.step.close()
     log.close()
     result = verdict(log.samples, args.warmup, None if args.no_record else args.record_every)
-    print(f"recordings: {soak.recordings} started, {soak.finished} finished as regular MP4s; "
+    print(f"recordings: {soak.recordings} started, {soak.finished} finished as regular MP4s, "
+          f"{soak.unstarted} stopped while the frame rate was still being measured; "
           f"{soak.switches} pack/mode switches", flush=True)
     for problem in soak.problems:
         print(f"problem: {problem}", flush=True)
