@@ -3,9 +3,9 @@
 Every chunk is H.264 that starts on a keyframe, made by the same encoder settings, so its packets can
 follow the previous chunk's packets in one stream. The muxer starts each chunk file at time 0; its
 packets are moved back to the chunk's place in the source (`start_pts`). The audio is copied packet for
-packet from the source for the whole file, as a single render does, so chunk joins never touch it. The joined MP4 is a finished file, so it is written regular with its index
-at the front (`REGULAR`), as `emocam render` leaves its output (browsers read a fragmented file's first
-fragment as its whole length).
+packet from the source for the whole file, as a single render does, so chunk joins never touch it.
+The joined MP4 is a finished file, so it is written regular with its index at the front (`REGULAR`), as
+`emocam render` leaves its output (browsers read a fragmented file's first fragment as its whole length).
 """
 from __future__ import annotations
 

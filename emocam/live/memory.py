@@ -4,12 +4,12 @@ What each recording left behind was not Python objects (tracemalloc stayed at 60
 but freed native memory that glibc kept. glibc serves big blocks (a 720x528 RGB frame is 1.1 MB) with mmap and
 gives them back on free, but each such free raises its mmap threshold (up to 32 MB), so later frame buffers come
 from the per-thread arenas instead. Every recording brings new threads (its encoder thread, libx264's) whose
-frame buffers, freed in those arenas among other threads' live blocks, stayed resident: the live window on
-Megamind.avi (720x528) with a 5 s recording every 10 s grew 0.8-1.0 MB per recording (455 -> 476 MB in 4 min,
-`python -m tools.soak --minutes 5 --record-every 10 --record-seconds 5 --no-switch`), the same with
-MALLOC_ARENA_MAX=2 gone down to noise, and with the threshold fixed at 128 KiB flat (401-404 MB over 19
-recordings). So `keep_big_blocks_mapped` fixes the threshold (which also stops the dynamic adjustment) when the
-live app starts, and `release_freed_memory` hands back what is free after each recording.
+frame buffers, freed in those arenas among other threads' live blocks, stayed resident. Measured with
+`python -m tools.soak --minutes 5 --record-every 10 --record-seconds 5 --no-switch` on Megamind.avi (720x528):
+0.8 MB per recording before (455 -> 476 MB), noise with MALLOC_ARENA_MAX=2, and with the threshold fixed at
+128 KiB flat (401-405 MB over 29 recordings, +0.006 MB per recording). So `keep_big_blocks_mapped` fixes the
+threshold (which also stops the dynamic adjustment) when the live app starts, and `release_freed_memory` hands
+back what is free after each recording.
 """
 from __future__ import annotations
 

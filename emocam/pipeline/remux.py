@@ -36,7 +36,7 @@ def remux_to_regular(fragmented: Path, final: Path) -> int:
     fragmented, final = Path(fragmented), Path(final)
     scratch: Path | None = None
     try:
-        handle, name = tempfile.mkstemp(prefix=f".{final.stem}.", suffix=f".remux{final.suffix}", dir=final.parent)
+        handle, name = tempfile.mkstemp(prefix=f".{final.stem[:120]}.", suffix=f".remux{final.suffix}", dir=final.parent)
         os.close(handle)
         scratch = Path(name)
         copied, counts = _copy(fragmented, scratch)
