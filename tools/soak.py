@@ -65,8 +65,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 class Soak:
     """The schedule: each `tick` (every second, on the window's thread) does what is due."""
 
-    def __init__(self, window, args: argparse.Namespace, records: Path, log: SoakLog) -> None:
-        self.window, self.args, self.records, self.log = window, args, records, log
+    def __init__(self, window, args: argparse.Namespace, log: SoakLog) -> None:
+        self.window, self.args, self.log = window, args, log
         self.start = time.monotonic()
         self.next_record = 10.0  # the first recording once the window runs
         self.stop_at: float | None = None
@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{'no switches' if args.no_switch else f'pack/mode switch every {args.switch_every:g} s'}, "
           f"process size {args.process_size}, platform {app.platformName()}, pid {os.getpid()}", flush=True)
     log = SoakLog(sys.stdout, args.csv)
-    soak = Soak(window, args, records, log)
+    soak = Soak(window, args, log)
     timer = QTimer()
     timer.timeout.connect(lambda: soak.tick() or app.quit())
     timer.start(1000)
