@@ -13,7 +13,7 @@ import pytest
 
 from browser_video import assert_browser_plays_whole, assert_regular_mp4, need_chromium, top_boxes
 from emocam.live.recorder import Recorder
-from emocam.io.remux import RemuxError, remux_scratch_path, remux_to_regular
+from emocam.io.remux import RemuxError, remux_to_regular
 from emocam.io.sinks import VideoSink
 from emocam.io.sources import SAMPLE_CLIP
 
@@ -42,7 +42,7 @@ def test_a_finished_recording_is_a_regular_mp4_a_browser_reads_whole(clip_frames
     out = tmp_path / "rec.mp4"
     rec = _record(out, clip_frames, 4.0)
     assert rec.error is None and rec.remuxed
-    assert out.exists() and not rec.writing.exists() and not remux_scratch_path(out).exists()
+    assert out.exists() and not rec.writing.exists() and not list(tmp_path.glob(".*"))  # no scratch left
     assert_regular_mp4(out)
     seen = assert_browser_plays_whole(out)
     assert seen["true"] == pytest.approx(4.0, abs=0.1)
@@ -65,14 +65,24 @@ def test_the_fragmented_file_reads_short_in_a_browser(clip_frames, tmp_path):
 
 def test_a_failed_remux_keeps_the_fragmented_file_and_replaces_nothing(clip_frames, tmp_path):
     out = tmp_path / "rec.mp4"
-    out.write_bytes(b"an older file the user keeps")
-    remux_scratch_path(out).mkdir()  # the remux cannot write its scratch file: a real failure of the copy
+    out.mkdir()  # something that is not a video holds the name: the copy cannot take it
+    (out / "notes.txt").write_text("the user's")
     rec = _record(out, clip_frames, 1.5)
     assert not rec.remuxed and "could not make rec.mp4 a regular MP4" in rec.error
     assert str(rec.writing) in rec.error and "\n" not in rec.error
-    assert out.read_bytes() == b"an older file the user keeps"
+    assert (out / "notes.txt").read_text() == "the user's"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rec.mp4", "rec.partial.mp4"]  # no scratch left
     with av.open(str(rec.writing)) as container:  # the fragmented recording, complete and playable
         assert len(list(container.decode(video=0))) == rec.frames_written
+
+
+def test_a_crashed_recordings_file_is_never_overwritten(clip_frames, tmp_path):
+    crashed = tmp_path / "rec.partial.mp4"
+    crashed.write_bytes(b"frames of a recording cut short by a crash")
+    rec = _record(tmp_path / "rec.mp4", clip_frames, 1.0)
+    assert rec.writing == tmp_path / "rec.partial-1.mp4" and rec.remuxed and rec.error is None
+    assert crashed.read_bytes() == b"frames of a recording cut short by a crash"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rec.mp4", "rec.partial.mp4"]
 
 
 def test_remux_copies_video_and_audio_packet_for_packet(tmp_path):

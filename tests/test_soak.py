@@ -49,7 +49,7 @@ def test_a_short_soak_of_the_real_window_records_and_reports(tmp_path):
     rows = list(csv.DictReader(table.open()))
     assert len(rows) >= 6 and all(float(r["rss_mb"]) > 100 for r in rows)
     stops = [r for r in rows if r["kind"] == "stop"]
-    assert len(stops) >= 2 and stops[-1]["finished"] == stops[-1]["recordings"]
+    assert len(stops) >= 2 and int(stops[-1]["finished"]) >= 2 and "problem:" not in done.stdout
     assert {r["pack"] for r in rows} == {"default", "johnson-distilled"}  # the switch happened
     assert "finished as regular MP4s" in done.stdout and "MB per recording" in done.stdout
     assert not list(tmp_path.glob("*.mp4"))  # each recording was checked and deleted

@@ -16,7 +16,6 @@ Finished recordings are checked (a regular MP4 under the final name) and deleted
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import os
 import sys
@@ -66,8 +65,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 class Soak:
     """The schedule: each `tick` (every second, on the window's thread) does what is due."""
 
-    def __init__(self, window, args: argparse.Namespace, records: Path, log: SoakLog) -> None:
-        self.window, self.args, self.records, self.log = window, args, records, log
+    def __init__(self, window, args: argparse.Namespace, log: SoakLog) -> None:
+        self.window, self.args, self.log = window, args, log
         self.start = time.monotonic()
         self.next_record = 10.0  # the first recording once the window runs
         self.stop_at: float | None = None
@@ -76,7 +75,9 @@ class Soak:
         self.switches = 0
         self.recordings = 0
         self.finished = 0
+        self.unstarted = 0  # stopped before the live frame rate was measured
         self.problems: list[str] = []
+        self.baseline = None  # tracemalloc snapshot at the end of the warm-up
         self._frames = (0, self.start)
 
     def tick(self) -> bool:
@@ -105,10 +106,14 @@ class Soak:
         if self.stop_at is None:
             return
         self.stop_at = None
-        recorder = self.window.controller.recording.recorder
+        recording = self.window.controller.recording
+        recorder, waiting = recording.recorder, recording.state == "waiting"
         self.window.set_recording(False)
         if recorder is None:
-            self.problems.append(f"minute {self._minute():.1f}: {self.window.controller.recording.status}")
+            if waiting:  # stopped while still measuring the frame rate (a slow pack): no file, no failure
+                self.unstarted += 1
+            else:
+                self.problems.append(f"minute {self._minute():.1f}: {recording.status}")
             return
         if recorder.remuxed and recorder.path.is_file() and not recorder.writing.exists():
             self.finished += 1
@@ -129,7 +134,7 @@ class Soak:
         return (time.monotonic() - self.start) / 60
 
     def _sample(self, t: float, kind: str = "interval") -> None:
-        gc.collect()
+        # no gc.collect() here: the soak measures the app as it runs, cycles and all
         frames, since = self._frames
         now = time.monotonic()
         fps = (self.window.frames_shown - frames) / max(now - since, 1e-9)
@@ -139,6 +144,8 @@ class Soak:
             import tracemalloc
 
             python_mb = tracemalloc.get_traced_memory()[0] / 2**20
+            if self.baseline is None and t >= self.args.warmup * 60:
+                self.baseline = tracemalloc.take_snapshot()
         s = self.window.settings
         self.log.add(Sample(round(t / 60, 2), round(rss_mb(), 1), round(fps, 2), self.recordings, self.finished,
                             native_threads(), round(python_mb, 1), self.window.controller.recording.state,
@@ -177,15 +184,21 @@ def main(argv: list[str] | None = None) -> int:
           f"{'no switches' if args.no_switch else f'pack/mode switch every {args.switch_every:g} s'}, "
           f"process size {args.process_size}, platform {app.platformName()}, pid {os.getpid()}", flush=True)
     log = SoakLog(sys.stdout, args.csv)
-    soak = Soak(window, args, records, log)
+    soak = Soak(window, args, log)
     timer = QTimer()
     timer.timeout.connect(lambda: soak.tick() or app.quit())
     timer.start(1000)
     app.exec()
     window.close()
+    # under heavy load the processing thread can outlive the window's 5 s wait (a pack still loading); the
+    # soak waits for it and closes the pipeline, so the process ends cleanly instead of aborting in teardown
+    if window.controller._thread is not None:
+        window.controller._thread.join(timeout=300)
+    window.controller.step.close()
     log.close()
     result = verdict(log.samples, args.warmup, None if args.no_record else args.record_every)
-    print(f"recordings: {soak.recordings} started, {soak.finished} finished as regular MP4s; "
+    print(f"recordings: {soak.recordings} started, {soak.finished} finished as regular MP4s, "
+          f"{soak.unstarted} stopped while the frame rate was still being measured; "
           f"{soak.switches} pack/mode switches", flush=True)
     for problem in soak.problems:
         print(f"problem: {problem}", flush=True)
@@ -193,6 +206,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"too short to judge: fewer than two samples after the {args.warmup:g} min warm-up", flush=True)
     else:
         print("\n".join(result.lines()), flush=True)
+    if args.tracemalloc and soak.baseline is not None:
+        import tracemalloc
+
+        print("Python allocations that grew most since the warm-up (tracemalloc):", flush=True)
+        for stat in tracemalloc.take_snapshot().compare_to(soak.baseline, "lineno")[:12]:
+            print(f"  {stat}", flush=True)
     config.cleanup()
     return 0 if result is not None and result.passed and not soak.problems else 1
 

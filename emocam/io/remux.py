@@ -4,17 +4,17 @@ Renders and recordings are written fragmented so a crash leaves a playable file;
 editors read a fragmented file's duration from its (empty) first index and show a second or two. Once the
 file is complete it is copied packet for packet into a regular MP4 (`movflags +faststart`: the index moves
 to the front, so a browser can play before it has the whole file), as OBS remuxes its recordings. The copy
-goes to a hidden scratch name and takes the final name only when it is complete and checked, so a failed
+goes to a new hidden file and takes the final name only when it is complete and checked, so a failed
 remux never loses the fragmented file nor replaces anything.
 """
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import av
 
-from emocam.io.output_paths import clear_scratch
 from emocam.errors import EmocamError
 from emocam.io.sinks import FRAGMENTED_SUFFIXES as REMUX_SUFFIXES  # what VideoSink writes fragmented
 
@@ -27,27 +27,27 @@ class RemuxError(EmocamError):
     """The remux failed; the fragmented file is still where it was."""
 
 
-def remux_scratch_path(final: Path) -> Path:
-    """Hidden sibling the regular file is written to before it takes the final name."""
-    return final.with_name(f".{final.stem}.remux{final.suffix}")
-
-
 def remux_to_regular(fragmented: Path, final: Path) -> int:
     """Copy `fragmented` into a regular MP4 at `final` and remove `fragmented`; returns packets copied.
 
-    On any failure raises RemuxError (one line) and leaves `fragmented` as it was and `final` untouched."""
+    On any failure raises RemuxError (one line) and leaves `fragmented` as it was and `final` untouched. The copy
+    is written to a new hidden file beside `final` (`.NAME.XXXX.remux.mp4`, created exclusively, so it never
+    replaces or writes through anything already there)."""
     fragmented, final = Path(fragmented), Path(final)
-    scratch = remux_scratch_path(final)
+    scratch: Path | None = None
     try:
-        clear_scratch(scratch)
+        handle, name = tempfile.mkstemp(prefix=f".{final.stem[:120]}.", suffix=f".remux{final.suffix}", dir=final.parent)
+        os.close(handle)
+        scratch = Path(name)
         copied, counts = _copy(fragmented, scratch)
         _check(scratch, copied, counts)
         os.replace(scratch, final)
     except (av.FFmpegError, OSError, EmocamError, ValueError) as exc:
-        try:
-            scratch.unlink(missing_ok=True)
-        except OSError:
-            pass
+        if scratch is not None:
+            try:
+                scratch.unlink(missing_ok=True)
+            except OSError:
+                pass
         reason = getattr(exc, "strerror", None) or (str(exc).splitlines() or [type(exc).__name__])[0]
         raise RemuxError(f"could not make {final.name} a regular MP4 ({reason}); "
                          f"the complete fragmented video is kept in {fragmented}") from None

@@ -9,6 +9,7 @@ is kept and `error` says where.
 from __future__ import annotations
 
 import math
+import os
 import queue
 import threading
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Callable, Protocol
 
 import numpy as np
 
-from emocam.io.output_paths import clear_scratch, partial_path
+from emocam.io.output_paths import partial_path
 from emocam.errors import EmocamError
 from emocam.live.imageops import letterbox
 from emocam.live.memory import release_freed_memory
@@ -50,6 +51,15 @@ def check_record_path(path: str | Path, option: str = "recording") -> Path:
     return path
 
 
+def _unused_partial(path: Path) -> Path:
+    """`NAME.partial.mp4`, or `NAME.partial-N.mp4` when an earlier recording cut short by a crash left that
+    one: its frames are the user's, never overwritten."""
+    candidate, n = partial_path(path), 1
+    while os.path.lexists(candidate):
+        candidate, n = path.with_name(f"{path.stem}.partial-{n}{path.suffix}"), n + 1
+    return candidate
+
+
 def file_rate(live_fps: float, limit: float = MAX_RATE) -> int:
     """The file's constant frame rate: a little above the live rate (so no live frame is lost), at most `limit`."""
     return int(min(max(2, math.ceil(live_fps * 1.25)), max(2, math.floor(limit))))
@@ -81,10 +91,9 @@ class Recorder:
         self.path = check_record_path(path)
         self.size = (int(size[0]) // 2 * 2, int(size[1]) // 2 * 2)  # H.264 4:2:0 needs even sizes
         self.rate = file_rate(live_fps, max_rate)
-        self.writing = partial_path(self.path)  # the crash-safe file while recording
+        self.writing = _unused_partial(self.path)  # the crash-safe file while recording
         self.remuxed = False
         try:
-            clear_scratch(self.writing)
             self._sink = sink_factory(self.writing, self.size, self.rate)
         except EmocamError:
             raise
