@@ -18,7 +18,7 @@ from emocam.pipeline.style import load_pack, pack_folders
 torch = pytest.importorskip("torch")
 
 # the floor docs/steady.md states for the student against multistyle26 (held-back photo, per style)
-PSNR_FLOOR_DB = 20.0
+PSNR_FLOOR_DB = 24.0
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +26,7 @@ def nets():
     from tools.style.steady_eval import OrtNet, teacher_net
 
     pack = load_pack("steady")
-    return teacher_net(), OrtNet(pack.files["*"])
+    return teacher_net(), OrtNet(pack.models["*"])
 
 
 def test_pack_is_a_multistyle_pack_with_provenance():
@@ -38,7 +38,7 @@ def test_pack_is_a_multistyle_pack_with_provenance():
     raw = json.loads((pack_folders()["steady"] / "pack.json").read_text())
     prov = raw["provenance"]
     assert prov["train_commands"] and prov["steps"] > 0 and len(prov["teacher"]["sha256"]) == 64
-    assert pack.files["*"].stat().st_size < 10_000_000
+    assert pack.models["*"].stat().st_size < 10_000_000
 
 
 def test_student_keeps_the_teachers_look_on_a_held_back_photo(nets):
@@ -61,7 +61,7 @@ def test_student_is_steadier_than_the_teacher_on_a_pan(nets):
     from tools.style.steady_eval import pan_rows
 
     teacher, student = nets
-    row = pan_rows(teacher, student, [19], count=6)[0]
+    row = pan_rows(teacher, student, [19], count=4)[0]
     for flow in ("dis", "farneback"):
         assert row[f"student_vs_oracle_{flow}"] < 0.8 * row[f"teacher_vs_oracle_{flow}"], row
     assert row["sharpness_vs_teacher"] > 0.5
