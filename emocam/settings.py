@@ -41,6 +41,7 @@ class Meta:
     surfaces: tuple[str, ...] = ALL
     applies: str = "param"  # detector | classifier | stylizer | models (classifier + stylizer) | styles | param | view
     defaults: tuple[tuple[str, Any], ...] = ()  # per-surface defaults, e.g. (("live", 320),)
+    fast_defaults: tuple[tuple[str, Any], ...] = ()  # per-surface defaults where the style network runs fast here
 
 
 def setting(default: Any, help: str, label: str, group: str, **meta: Any) -> Any:
@@ -56,8 +57,14 @@ def setting(default: Any, help: str, label: str, group: str, **meta: Any) -> Any
 class Settings:
     """Everything a user can set about the pipeline and the live view."""
 
-    device: str = setting("auto", "where the networks run", "Device", "Processing", cli="--device",
-                          choices=("auto", "cpu", "cuda"), applies="models")
+    device: str = setting("auto", "where the networks run: auto = the fastest that works here (CUDA, else the CPU "
+                          "through OpenVINO); cpu = OpenVINO's CPU plugin; cpu-onnxruntime = onnxruntime's CPU "
+                          "kernels; cuda = NVIDIA through onnxruntime-gpu; intel-gpu = Intel graphics through OpenVINO",
+                          "Device", "Processing", cli="--device",
+                          choices=("auto", "cpu", "cpu-onnxruntime", "cuda", "intel-gpu"), applies="models")
+    precision: str = setting("auto", "arithmetic of the style network: auto = what the device runs natively (bf16 on "
+                             "CPUs with AMX or AVX-512 BF16, fp16 on Intel graphics, else fp32); fp32 = always fp32",
+                             "Precision", "Processing", cli="--precision", choices=("auto", "fp32"), applies="models")
     pack: str = setting("default", "style pack name or folder", "Pack", "Style", cli="--pack", applies="stylizer")
     detector: str = setting("short", "face detector range (full finds smaller, farther faces)", "Detector", "Emotion",
                             cli="--detector", choices=("short", "full"), applies="detector")
@@ -75,9 +82,12 @@ class Settings:
     face_strength: float = setting(0.3, "share of the style that falls on faces (person) or people (background), "
                                    "so faces stay recognizable; not used by --regions frame", "Face strength",
                                    "Style", cli="--face-strength", low=0.0, high=1.0)
-    process_size: int = setting(512, "longest side the style network sees, 0 = full size (output keeps the input size)",
+    process_size: int = setting(512, "longest side the style network sees, 0 = full size (output keeps the input size); "
+                                "the default is full size for render and 640 for live where the style network runs "
+                                "fast here (CUDA, or bf16/fp16 through OpenVINO), else 512 and 320",
                                 "Style size (longest side)", "Processing", cli="--process-size", unit="px",
-                                low=32, high=8192, zero_ok=True, defaults=((LIVE, 320),))
+                                low=32, high=8192, zero_ok=True, defaults=((LIVE, 320),),
+                                fast_defaults=((RENDER, 0), (LIVE, 640)))
     temporal: str = setting("stable", "how frames follow each other: off = each frame on its own, scaled up bilinearly; "
                             "guided = scaled up edge-aware with the full-size input's own detail; stable = blended with "
                             "the previous output carried along the optical flow where it still fits (steadier; resets "
@@ -121,10 +131,14 @@ class Settings:
 
     @classmethod
     def for_surface(cls, surface: str) -> "Settings":
-        """The defaults as that surface starts them (e.g. the live view styles at 320 px, render at 512)."""
+        """The defaults as that surface starts them (e.g. the live view styles at 320 px, render at 512; where the
+        style network runs fast here, render at full size and live at 640: docs/backends.md)."""
         settings = cls()
+        fast = _fast_style_here() if surface in (RENDER, LIVE) else False
         for f in dataclasses.fields(cls):
-            value = dict(meta(f.name).defaults).get(surface)
+            m = meta(f.name)
+            value = dict(m.fast_defaults).get(surface) if fast else None
+            value = dict(m.defaults).get(surface) if value is None else value
             if value is not None:
                 setattr(settings, f.name, value)
         return settings
@@ -136,6 +150,14 @@ class Settings:
     def styles_for(self, pack: str | None = None) -> dict[str, int]:
         """The style editor's overrides for a pack (default: the current one)."""
         return dict(self.styles.get(pack or self.pack, {}))
+
+
+def _fast_style_here() -> bool:
+    """Whether --device auto runs the style network in a fast mode on this machine (imported late: it loads the
+    runtimes, which `emocam --help` never needs)."""
+    from emocam.runtime.chooser import fast_style
+
+    return fast_style()
 
 
 def meta(name: str) -> Meta:

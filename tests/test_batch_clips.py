@@ -9,7 +9,7 @@ import av
 import pytest
 
 from emocam.batch.chunks import plan_chunks, probe
-from emocam.pipeline.sources import SAMPLE_CLIP
+from emocam.io.sources import SAMPLE_CLIP
 
 KEYFRAME_EVERY = 15  # frames: half a second at the sample's 30 fps
 

@@ -44,6 +44,9 @@ def test_without_ray_files_render_one_after_another(no_ray, folder, tmp_path, ca
     assert files["broken.mov"]["status"] == "failed" and files["broken.mov"]["error"]
     assert files["clip0.mp4"] | {"seconds": 0, "fps": 0} == files["clip0.mp4"] | {
         "status": "done", "frames": 30, "chunks": 1, "chunks_rendered": 1, "seconds": 0, "fps": 0}
+    from browser_video import assert_regular_mp4
+
+    assert_regular_mp4(out / "clip0.emocam.mp4")  # a joined file is finished: its index at the front
 
     # a second run finds everything finished (frame count and checksum) and renders nothing
     (out / "clip1.emocam.mp4").write_bytes((out / "clip1.emocam.mp4").read_bytes()[:-100])  # damaged since

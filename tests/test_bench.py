@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from emocam.labels import EMOTIONS
+from emocam.runtime import plan
 from tools import bench
 
 TINY = ["--frames", "3", "--warmup", "1", "--sizes", "320x240", "--process-sizes", "128", "--devices", "cpu"]
@@ -22,27 +23,41 @@ def test_tiny_run_prints_every_stage_and_fps(capsys, tmp_path):
     for column in ("decode ms", "detect ms", "classify ms", "stylize ms", "encode ms", "fps"):
         assert column in header
     row = next(line for line in lines if line.startswith("cpu ")).split()
-    assert row[1:6] == ["320x240", "128", "stable", "frame", "3"]
-    assert all(float(v) > 0 for v in row[6:])  # every stage took time, fps > 0
-    assert out.startswith("machine: ") and "onnxruntime" in out
+    planned = plan("cpu")
+    assert row[1:8] == ["auto", f"{planned.backend}/cpu/{planned.precision}", "320x240", "128", "stable", "frame", "3"]
+    assert all(float(v) > 0 for v in row[8:])  # every stage took time, fps > 0
+    assert out.startswith("machine: ") and "onnxruntime" in out and "processor features: " in out
     text = md.read_text()
-    assert "| cpu | 320x240 | 128 | stable | frame | 3 |" in text and "onnxruntime" in text
+    assert f"| cpu | auto | {planned.backend}/cpu/{planned.precision} | 320x240 | 128 | stable | frame | 3 |" in text
+
+
+def test_rows_per_backend_and_precision(capsys):
+    assert bench.main(TINY + ["--devices", "cpu,cpu-onnxruntime", "--precisions", "auto,fp32", "--temporal", "off"]) == 0
+    rows = [line.split() for line in capsys.readouterr().out.splitlines() if line.startswith("cpu")]
+    fp32 = "openvino/cpu/fp32" if plan("cpu").backend == "openvino" else "onnxruntime/cpu/fp32"
+    assert [r[:3] for r in rows] == [["cpu", "auto", f"{plan('cpu').backend}/cpu/{plan('cpu').precision}"],
+                                     ["cpu", "fp32", fp32],
+                                     ["cpu-onnxruntime", "auto", "onnxruntime/cpu/fp32"],
+                                     ["cpu-onnxruntime", "fp32", "onnxruntime/cpu/fp32"]]
 
 
 def test_each_temporal_mode_gets_a_row(capsys):
     assert bench.main(TINY + ["--temporal", "off,keyframe"]) == 0
     rows = [line.split() for line in capsys.readouterr().out.splitlines() if line.startswith("cpu ")]
-    assert [r[3] for r in rows] == ["off", "keyframe"] and all(float(r[-1]) > 0 for r in rows)
+    assert [r[5] for r in rows] == ["off", "keyframe"] and all(float(r[-1]) > 0 for r in rows)
 
 
 def test_each_region_mode_gets_a_row(capsys):
     assert bench.main(TINY + ["--temporal", "off", "--regions", "frame,person,background"]) == 0
     rows = [line.split() for line in capsys.readouterr().out.splitlines() if line.startswith("cpu ")]
-    assert [r[4] for r in rows] == ["frame", "person", "background"] and all(float(r[-1]) > 0 for r in rows)
+    assert [r[6] for r in rows] == ["frame", "person", "background"] and all(float(r[-1]) > 0 for r in rows)
 
 
 def test_unavailable_device_is_listed_not_run(monkeypatch):
-    monkeypatch.setattr(bench, "available_devices", lambda: ["cpu"])
+    def no_cuda(device, precision="auto", stage="stylize"):
+        raise bench.EmocamError(f"--device {device}: CUDA is not usable here")
+
+    monkeypatch.setattr(bench, "plan", no_cuda)
     rows = bench.run_bench(["cuda"], [(64, 48)], [64], frames=1, warmup=0, pack="default")
     assert len(rows) == 1 and rows[0].skipped.startswith("not available here")
     assert "not available here" in bench.text_table(rows)
@@ -50,7 +65,7 @@ def test_unavailable_device_is_listed_not_run(monkeypatch):
 
 @pytest.mark.parametrize("argv", [
     ["--sizes", "640by480"], ["--sizes", "641x480"], ["--process-sizes", "8"], ["--devices", "tpu"],
-    ["--frames", "0"], ["--pack", "no-such-pack"], ["--temporal", "smooth"], ["--regions", "faces"],
+    ["--precisions", "fp16"], ["--frames", "0"], ["--pack", "no-such-pack"], ["--temporal", "smooth"], ["--regions", "faces"],
 ])
 def test_bad_options_exit_2_with_one_line(argv, capsys):
     assert bench.main(argv) == 2
@@ -114,11 +129,12 @@ def test_quality_has_a_row_per_mode_with_fps_flicker_and_sharpness(tmp_path, cap
     rows = {line.split()[0]: line.split() for line in lines[at + 1:] if line.startswith(("off@", "stable@", "peer"))}
     assert sorted(rows) == ["off@64", "stable@64"]
     for row in rows.values():
-        fps, flicker_dis, flicker_farneback, sharp = float(row[1]), float(row[6]), float(row[7]), float(row[8])
+        fps, flicker_dis, flicker_farneback, sharp = float(row[2]), float(row[7]), float(row[8]), float(row[9])
         assert fps > 0 and flicker_dis > 0 and flicker_farneback > 0 and sharp > 0
-        assert row[4] == row[5] == row[9] == "-"  # no peer, no ratios to it
-    assert float(rows["stable@64"][6]) < float(rows["off@64"][6])  # the stable mode flickers less, DIS flow
-    assert float(rows["stable@64"][7]) < float(rows["off@64"][7])  # and Farneback flow
+        assert row[1] == f"{plan('cpu').backend}/cpu/{plan('cpu').precision}"  # what ran the style network
+        assert row[5] == row[6] == row[10] == "-"  # no peer, no ratios to it
+    assert float(rows["stable@64"][7]) < float(rows["off@64"][7])  # the stable mode flickers less, DIS flow
+    assert float(rows["stable@64"][8]) < float(rows["off@64"][8])  # and Farneback flow
     assert "| stable@64 |" in md.read_text()
 
 

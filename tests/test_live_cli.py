@@ -3,7 +3,7 @@
 import pytest
 
 from emocam.cli import main
-from emocam.pipeline.sources import SAMPLE_CLIP
+from emocam.io.sources import SAMPLE_CLIP
 
 
 @pytest.mark.parametrize(

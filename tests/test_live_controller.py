@@ -15,7 +15,7 @@ from emocam.live.controller import Controller
 from emocam.live.mailbox import Mailbox
 from emocam.live.outputs import FAILED, OFF, ON, WAITING, RecordingOutput
 from emocam.live.processing import LiveStep
-from emocam.pipeline.sources import SAMPLE_CLIP
+from emocam.io.sources import SAMPLE_CLIP
 from emocam.settings import Settings
 
 
@@ -193,7 +193,7 @@ def test_the_step_keeps_only_the_newest_settings(events):
 def test_a_long_running_loop_keeps_only_the_newest_timings():
     """The live view's loop runs for hours: its per-frame timings must not grow without bound."""
     from emocam.pipeline.loop import Processed, run_loop
-    from emocam.pipeline.sources import Frame
+    from emocam.io.sources import Frame
 
     image = np.zeros((4, 4, 3), np.uint8)
     frames = (Frame(image, i / 30, i) for i in range(50))

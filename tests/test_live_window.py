@@ -19,7 +19,7 @@ from emocam.live.outputs import ON
 from emocam.live.virtual_camera import MODPROBE
 from emocam.live.window import MainWindow
 from emocam.modelstore.manifest import find_model
-from emocam.pipeline.sources import SAMPLE_CLIP
+from emocam.io.sources import SAMPLE_CLIP
 from emocam.settings import SettingsFile
 
 TIMEOUT_MS = 90_000
@@ -154,10 +154,11 @@ def test_record_key_writes_a_playable_mp4(qtbot, window):
     qtbot.keyClick(window, Qt.Key.Key_R)
     recording = window.controller.recording
     assert window.side.output.record_button.isChecked()
-    qtbot.waitUntil(lambda: recording.recorder is not None and recording.recorder.frames_written >= 4,
+    qtbot.waitUntil(lambda: recording.recorder is not None and recording.recorder.seconds >= 2.5,
                     timeout=TIMEOUT_MS)
     recorder = recording.recorder
     qtbot.keyClick(window, Qt.Key.Key_R)
+    assert recorder.remuxed and not recorder.writing.exists()  # a regular MP4 under its name
     assert recording.state == "off" and not window.side.output.record_button.isChecked()
     with av.open(str(recorder.path)) as container:
         frames = list(container.decode(video=0))
@@ -165,6 +166,11 @@ def test_record_key_writes_a_playable_mp4(qtbot, window):
     assert (frames[0].width, frames[0].height) == (640, 480)
     assert frames[0].to_ndarray(format="rgb24").std() > 20
     qtbot.waitUntil(lambda: "Saved" in window.side.output.status.text(), timeout=5000)
+    from browser_video import assert_browser_plays_whole, assert_regular_mp4, need_chromium
+
+    assert_regular_mp4(recorder.path)
+    need_chromium()
+    assert_browser_plays_whole(recorder.path)  # the fragmented file read as 1-2 s
 
 
 def test_space_pauses_and_resumes(qtbot, window):

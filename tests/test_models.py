@@ -265,7 +265,7 @@ def test_models_home_env_wins_then_checkout_then_user_data(tmp_path, monkeypatch
 
 def test_bundled_files_are_package_data_and_verified(models):
     """The manifest, the FER conversion and both packs are found inside the package, never in the repo's models/."""
-    from emocam.pipeline.style import load_pack, pack_folders
+    from emocam.packs.registry import load_pack, pack_folders
 
     assert manifest.MANIFEST_PATH == manifest.BUNDLED_MODELS / "manifest.json"
     assert manifest.BUNDLED_MODELS.is_relative_to(Path(manifest.__file__).parent)

@@ -88,7 +88,7 @@ def test_installed_wheel_fetches_and_reports_outside_checkout(installed, tmp_pat
     assert where.returncode == 0 and where.stdout.strip() == f"emocam {emocam.__version__}"
     probe = subprocess.run(
         [sys.executable, "-c", "import json, emocam; from emocam.modelstore import manifest as m; "
-         "from emocam.pipeline.sources import SAMPLE_CLIP as s; "
+         "from emocam.io.sources import SAMPLE_CLIP as s; "
          "print(json.dumps([emocam.__file__, str(m.MANIFEST_PATH), str(s), s.is_file(), m.CHECKOUT is None]))"],
         cwd=work, env={**os.environ, "PYTHONPATH": str(installed)}, capture_output=True, text=True)
     module, manifest_path, sample, sample_ok, no_checkout = json.loads(probe.stdout)

@@ -12,10 +12,11 @@ import pytest
 from emocam.cli import main
 from emocam.labels import EMOTIONS
 from emocam.modelstore.manifest import find_model
-from emocam.pipeline import picture_style
+from emocam.packs import pictures as picture_style
 from emocam.modelstore.onnx_dims import free_axes
-from emocam.pipeline.picture_style import CONTENT_INPUT, ENCODER, TRANSFORM_OUTPUT, VECTOR
-from emocam.pipeline.style import Stylizer, load_pack
+from emocam.packs.pictures import CONTENT_INPUT, ENCODER, TRANSFORM_OUTPUT, VECTOR
+from emocam.pipeline.style import Stylizer
+from emocam.packs.registry import load_pack
 
 
 def warmth(rgb: np.ndarray) -> float:
@@ -76,13 +77,13 @@ def test_freed_transform_equals_the_fixed_one_and_runs_at_any_size(astronaut, pa
     vector = load_pack(pack[0]).styles["happy"].reshape(1, 1, 1, 100)
     path = find_model("arbitrary_transform.onnx")
     fixed = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    free = picture_style.transform_session(path, "cpu")[0]
+    free = picture_style.transform_network(path, "cpu-onnxruntime")
     square = cv2.resize(astronaut, (384, 384), interpolation=cv2.INTER_AREA)[None].astype(np.float32) / 255
     feed = {CONTENT_INPUT: square, VECTOR: vector}
-    np.testing.assert_array_equal(fixed.run(None, feed)[0], free.run(None, feed)[0])
+    np.testing.assert_array_equal(fixed.run(None, feed)[0], free.run(feed)[0])
     for h, w in ((480, 640), (360, 640), (200, 120)):  # landscape, wide, portrait: never squashed to a square
         frame = cv2.resize(astronaut, (w, h), interpolation=cv2.INTER_AREA)
-        out = free.run(None, {CONTENT_INPUT: frame[None].astype(np.float32) / 255, VECTOR: vector})[0][0]
+        out = free.run({CONTENT_INPUT: frame[None].astype(np.float32) / 255, VECTOR: vector})[0][0]
         assert out.shape == (h, w, 3)
         # the picture's geometry is kept: output edges line up with the input's, not with a shifted copy
         edges_in = cv2.Laplacian(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY).astype(np.float32), cv2.CV_32F)
@@ -232,7 +233,7 @@ def test_pack_set_changes_one_emotion(pack, pictures, tmp_path):
 def test_temporal_and_region_modes_run_a_pictures_pack(mode, pack, sample_clip):
     """The temporal engine and region styling call the same Stylizer: the happy face's warm picture shows."""
     from emocam.pipeline.pipeline import Pipeline
-    from emocam.pipeline.sources import VideoFileSource
+    from emocam.io.sources import VideoFileSource
     from emocam.settings import Settings
 
     pipeline = Pipeline(Settings(pack=str(pack[0]), device="cpu", process_size=128, **mode), video_mode=True)
@@ -243,16 +244,16 @@ def test_temporal_and_region_modes_run_a_pictures_pack(mode, pack, sample_clip):
             result = pipeline.process(frame.image, frame.time)
             assert result.output.shape == frame.image.shape and result.emotion == "happy"
             shifts.append(warmth(result.output) - warmth(frame.image))
-            infos.append(result.info)
+            infos.append(result.facts)
     finally:
         source.close()
         pipeline.close()
     assert ENCODER.runs == runs
     assert min(shifts) > 15, shifts  # warmer than the input, like the coffee picture
     if mode.get("temporal") == "keyframe":
-        assert any(not info["keyframe"] for info in infos)  # frames carried along the flow, network skipped
+        assert any(not facts.keyframe for facts in infos)  # frames carried along the flow, network skipped
     if "regions" in mode:
-        assert all(info["regions"]["styles"] for info in infos)
+        assert all(facts.styles and facts.regions == "person" for facts in infos)
 
 
 def test_contact_sheet_shows_each_picture_above_its_result(astronaut):
@@ -266,7 +267,7 @@ def test_contact_sheet_shows_each_picture_above_its_result(astronaut):
 
 def test_a_running_pipeline_shows_a_new_picture_on_its_next_frame(pictures, astronaut, tmp_path):
     """What the live style editor does: `set_pictures` on the pack a pipeline is running, no rebuild."""
-    from emocam.pipeline.picture_pack import set_pictures
+    from emocam.packs.authoring import set_pictures
     from emocam.pipeline.pipeline import Pipeline
     from emocam.settings import Settings
 
@@ -340,7 +341,7 @@ def test_live_window_restyles_with_a_dropped_picture(qtbot, pictures, tmp_path, 
     import time
 
     from emocam.live.window import MainWindow
-    from emocam.pipeline.sources import SAMPLE_CLIP
+    from emocam.io.sources import SAMPLE_CLIP
     from emocam.settings import SettingsFile
 
     monkeypatch.setenv("EMOCAM_MODELS", str(tmp_path / "models"))  # the new pack is found by name there

@@ -1,4 +1,4 @@
-"""Recorder: real H.264 fragmented MP4 through emocam.pipeline.sinks.VideoSink, decoded back with PyAV."""
+"""Recorder: real H.264 fragmented MP4 through emocam.io.sinks.VideoSink, decoded back with PyAV."""
 
 import os
 import signal
@@ -123,7 +123,8 @@ def test_kill_9_keeps_all_but_the_last_second(tmp_path):
     recorded = time.monotonic() - started
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    frames = _decode(out)
+    assert not out.exists()  # a recording takes its name only when it is finished
+    frames = _decode(tmp_path / "killed.partial.mp4")  # the crash-safe fragmented file
     assert frames, "nothing playable after kill -9"
     assert frames[-1].time >= recorded - 1.5
     assert len(frames) >= (recorded - 1.5) * 20 * 0.8

@@ -55,7 +55,7 @@ def test_two_people_two_styles_and_the_records_say_which(pair):
     left, right = faces
     assert (left.emotion, right.emotion) == ("happy", "neutral")
     assert left.style == {"happy": 1.0} and right.style == {"neutral": 1.0}
-    assert sorted(result.info["regions"]["styles"]) == ["happy", "neutral"]  # one network run per style
+    assert sorted(result.facts.styles) == ["happy", "neutral"]  # one network run per style
 
     # each person's body carries their own style: compare with each style over the whole frame
     stylizer = pipeline.stylizer
@@ -78,7 +78,7 @@ def test_render_person_mode_writes_each_persons_style(pair, tmp_path):
                           "--detector", "full", "--json", str(records)], capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr
     record = json.loads(records.read_text().splitlines()[0])
-    assert record["regions"]["mode"] == "person" and sorted(record["regions"]["styles"]) == ["happy", "neutral"]
+    assert record["regions"] == "person" and sorted(record["styles"]) == ["happy", "neutral"]
     styles = {f["emotion"]: f["style"] for f in sorted(record["faces"], key=lambda f: f["box"][0])}
     assert styles == {"happy": {"happy": 1.0}, "neutral": {"neutral": 1.0}}
     assert cv2.imread(str(out)).shape == pair.shape
@@ -108,11 +108,11 @@ def test_a_person_walking_out_fades_without_a_halo(astronaut, hopper):
     times = [i / 25 for i in range(len(frames))]
     settings = Settings(regions="person", detector="full", smoothing_s=0.0, dwell_s=0.0, blend_s=0.2, temporal="off")
     results, pipeline = _run(settings, frames, times)
-    assert results[0].emotion == "neutral" and "happy" in results[0].info["regions"]["styles"]
+    assert results[0].emotion == "neutral" and "happy" in results[0].facts.styles
     happy_faces = [f for f in results[0].faces if f.emotion == "happy"]
     assert happy_faces and happy_faces[0].style == {"happy": 1.0}
     # once she has gone (track expired and faded), only the frame's style is left: one network run
-    assert results[-1].info["regions"]["styles"] == ["neutral"]
+    assert results[-1].facts.styles == ["neutral"]
     assert all(f.emotion != "happy" for f in results[-1].faces)
     # ... and where she stood, the picture is exactly the background's style: no halo of hers
     last = frames[-1]
@@ -150,7 +150,7 @@ def test_frame_mode_builds_no_segmenter_and_apply_switches_modes(astronaut):
     try:
         assert pipeline.regions is None
         result = pipeline.process(astronaut, 0.0)
-        assert "regions" not in result.info and result.faces[0].style is None
+        assert result.facts.regions == "frame" and result.faces[0].style is None
         pipeline.apply(Settings(regions="person", face_strength=0.5))
         assert pipeline.regions is not None and pipeline.regions.face_strength == 0.5
         pipeline.apply(Settings())
@@ -185,7 +185,7 @@ def test_composite_is_a_pure_weighted_mix():
 def test_live_window_regions_and_face_strength_controls_reach_the_pipeline(qtbot, tmp_path):
     """The window's schema-made controls: choosing person regions and a face strength restyles by person."""
     from emocam.live.window import MainWindow
-    from emocam.pipeline.sources import SAMPLE_CLIP
+    from emocam.io.sources import SAMPLE_CLIP
     from emocam.settings import SettingsFile
 
     config = tmp_path / "live.json"
@@ -201,7 +201,7 @@ def test_live_window_regions_and_face_strength_controls_reach_the_pipeline(qtbot
 
         def person_mode_running() -> bool:
             result = window.last_shown.result if window.last_shown is not None else None
-            return bool(result is not None and result.info.get("regions", {}).get("mode") == "person"
+            return bool(result is not None and result.facts.regions == "person"
                         and window.controller.step.pipeline.regions is not None
                         and window.controller.step.pipeline.regions.face_strength == 0.2)
 
@@ -233,11 +233,11 @@ def test_default_face_strength_keeps_the_astronaut_recognizable(astronaut):
 def test_two_people_with_one_emotion_cost_one_network_run():
     """The sample clip's two smiling faces: one style on screen, so the network runs once, not once per person."""
     from tools.style.evaluate import read_frame_set
-    from emocam.pipeline.sources import SAMPLE_CLIP
+    from emocam.io.sources import SAMPLE_CLIP
 
     frame = read_frame_set(SAMPLE_CLIP, [200])[0]
     results, _ = _run(Settings(regions="person", detector="full", smoothing_s=0.0, dwell_s=0.0), [frame], [0.0])
     faces = results[0].faces
     assert len(faces) == 2 and {f.emotion for f in faces} == {"happy"}
-    assert results[0].info["regions"]["styles"] == ["happy"]
+    assert results[0].facts.styles == ["happy"]
     assert all(f.style == {"happy": 1.0} for f in faces)

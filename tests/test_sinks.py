@@ -5,7 +5,7 @@ import av
 import numpy as np
 import pytest
 
-from emocam.pipeline.sinks import VideoSink
+from emocam.io.sinks import VideoSink
 
 
 @pytest.mark.parametrize("fps", [1.5, 30.0])

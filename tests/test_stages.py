@@ -10,12 +10,14 @@ from onnx import TensorProto, helper
 
 from emocam.pipeline.emotion import DEFAULT_EMOTION_MODEL, EmotionClassifier
 from emocam.errors import EmocamError
+from emocam.runtime import plan
 from emocam.pipeline.faces import Face, FaceDetector, square_crop
 from emocam.labels import EMOTIONS
 from emocam.modelstore.manifest import find_model
 from emocam.pipeline.pipeline import Pipeline
-from emocam.pipeline.sources import open_source
-from emocam.pipeline.style import EmotionBlend, Stylizer, load_pack, processing_shape
+from emocam.io.sources import open_source
+from emocam.pipeline.style import EmotionBlend, Stylizer, processing_shape
+from emocam.packs.registry import load_pack
 from emocam.pipeline.tracking import Tracker
 from emocam.settings import Settings
 
@@ -156,7 +158,9 @@ def test_pipeline_stylizes_and_reports(astronaut):
     assert result.emotion == "happy" and result.style_weights == {"happy": 1.0}
     assert [f.emotion for f in result.faces] == ["happy"]
     assert set(result.timings) == {"detect", "classify", "stylize"}
-    assert pipeline.devices["stylize"] == "cpu"
+    planned = plan("cpu")  # OpenVINO where installed, in the precision the processor runs natively
+    assert pipeline.devices["stylize"] == f"cpu {planned.precision} ({planned.backend})"
+    assert pipeline.devices["classify"] == "cpu fp32 (onnxruntime)"
 
 
 def test_cuda_without_a_gpu_is_an_error_not_a_fallback():
@@ -171,7 +175,7 @@ def test_cuda_without_a_gpu_is_an_error_not_a_fallback():
 def test_a_shipped_pack_file_with_a_wrong_sha256_is_refused(tmp_path):
     import shutil
 
-    from emocam.pipeline.style import pack_folders
+    from emocam.packs.registry import pack_folders
 
     copy = tmp_path / "johnson-distilled"
     shutil.copytree(pack_folders()["johnson-distilled"], copy)

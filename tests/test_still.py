@@ -10,7 +10,7 @@ torch = pytest.importorskip("torch")
 
 from emocam.commands import still  # noqa: E402
 from emocam.errors import EmocamError  # noqa: E402
-from emocam.loss_networks import VGG16Features  # noqa: E402
+from emocam.commands.loss_networks import VGG16Features  # noqa: E402
 
 
 @pytest.fixture()

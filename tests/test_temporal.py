@@ -7,7 +7,8 @@ import pytest
 import skimage.data
 
 from emocam.labels import EMOTIONS
-from emocam.pipeline.style import Stylizer, load_pack
+from emocam.pipeline.style import Stylizer
+from emocam.packs.registry import load_pack
 from emocam.pipeline.temporal import MODES, TemporalParams, TemporalStyler
 from tools.video_quality import FlickerReference, sharpness
 
@@ -199,7 +200,7 @@ def test_settings_offer_every_mode():
 
 def test_pipeline_runs_the_engine_and_reports_keyframes():
     from emocam.pipeline.pipeline import Pipeline
-    from emocam.pipeline.sources import SAMPLE_CLIP
+    from emocam.io.sources import SAMPLE_CLIP
     from emocam.settings import Settings
     from tools.temporal.clips import read_video
 
@@ -209,6 +210,6 @@ def test_pipeline_runs_the_engine_and_reports_keyframes():
         results = [pipeline.process(f, i / 30) for i, f in enumerate(frames)]
     finally:
         pipeline.close()
-    assert [r.info["keyframe"] for r in results] == [True, False, False, True]
-    assert [r.info["temporal_reset"] for r in results] == [True, False, False, False]
+    assert [r.facts.keyframe for r in results] == [True, False, False, True]
+    assert [r.facts.temporal_reset for r in results] == [True, False, False, False]
     assert all(r.output.shape == f.shape for r, f in zip(results, frames))

@@ -10,8 +10,8 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from emocam.errors import EmocamError  # noqa: E402
-from emocam.loss_networks import VGG16Features  # noqa: E402
-from emocam.pipeline.sources import read_image  # noqa: E402
+from emocam.commands.loss_networks import VGG16Features  # noqa: E402
+from emocam.io.sources import read_image  # noqa: E402
 from tools.style import content, export as export_style, train as train_style  # noqa: E402
 from tools.style.teacher import OnnxTeacher, parse_style, slim_from_multistyle  # noqa: E402
 from tools.style.losses import DistillLoss, PerceptualLoss, temporal_loss  # noqa: E402
@@ -140,7 +140,8 @@ def test_cli_errors(tmp_path, capsys):
 
 def test_export_matches_torch_and_pack_loads(tmp_path):
     from emocam.labels import EMOTIONS
-    from emocam.pipeline.style import Stylizer, load_pack
+    from emocam.pipeline.style import Stylizer
+    from emocam.packs.registry import load_pack
 
     net = slim_from_multistyle("5").eval()
     assert export_style.export(net, tmp_path / "a.onnx", fp16=False) < 1e-4

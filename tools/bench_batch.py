@@ -27,7 +27,7 @@ from emocam.batch.chunks import auto_warmup, plan_chunks, probe
 from emocam.batch.report import REPORT_NAME
 from emocam.batch.worker import ChunkRenderer
 from emocam.cli import main as emocam_main
-from emocam.pipeline.sources import SAMPLE_CLIP
+from emocam.io.sources import SAMPLE_CLIP
 from emocam.settings import Settings
 
 

@@ -9,7 +9,12 @@ from pathlib import Path
 
 import onnxruntime as ort
 
-from emocam.modelstore.runtime import available_devices, cuda_status
+from emocam.modelstore.runtime import cuda_status
+from emocam.runtime import openvino as ov_backend
+from emocam.runtime.chooser import plan, usable_devices
+
+# the processor features that decide the fast path (docs/backends.md)
+FEATURES = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16", "amx_int8", "avx_vnni")
 
 
 def cpu_model() -> str:
@@ -25,6 +30,29 @@ def cpu_model() -> str:
     if "model name" not in fields:
         return platform.processor() or platform.machine()
     return f"{fields['model name']} (family {fields.get('cpu family', '?')}, model {fields.get('model', '?')})"
+
+
+def cpu_features() -> list[str]:
+    """The processor's flags among FEATURES, from /proc/cpuinfo (empty where it is not Linux)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                flags = set(line.partition(":")[2].split())
+                return [f for f in FEATURES if f in flags]
+    except OSError:
+        pass
+    return []
+
+
+def runtime_line() -> str:
+    """The backends, the devices that work here, and what --device auto runs the style network on."""
+    ok, version = ov_backend.status()
+    ov = (f"openvino {version}: " + ", ".join(f"{d} {ov_backend.native_precision(d)} "
+                                                f"({' '.join(ov_backend.capabilities(d))})" for d in ov_backend.devices())
+          if ok else f"openvino: {version}")
+    auto = plan("auto")
+    return (f"{ov}; devices usable: {', '.join(usable_devices())}; --device auto runs the style network on "
+            f"{auto.device} {auto.precision} ({auto.backend})")
 
 
 class CpuShare:
@@ -46,8 +74,10 @@ def machine_lines(pack: str, cpu_share: float | None = None) -> list[str]:
     share = f"; the bench itself used {cpu_share:.2f} cores on average" if cpu_share is not None else ""
     return [
         f"machine: {cpu_model()}, {cores} cores usable ({os.cpu_count()} online), load average {load}{share}",
-        f"onnxruntime {ort.__version__}, providers listed: {', '.join(ort.get_available_providers())}; "
-        f"usable here: {', '.join(available_devices())} (cuda: {cuda_status()[1]})",
+        f"processor features: {' '.join(cpu_features()) or 'none of ' + ' '.join(FEATURES)}",
+        f"onnxruntime {ort.__version__}, providers listed: {', '.join(ort.get_available_providers())} "
+        f"(cuda: {cuda_status()[1]})",
+        runtime_line(),
         f"python {platform.python_version()}, {platform.system()} {platform.release()}; pack {pack}; "
         f"date {datetime.datetime.now().astimezone().strftime('%Y-%m-%d %H:%M %Z')}",
     ]

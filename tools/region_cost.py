@@ -49,7 +49,7 @@ def measure(frames: list[np.ndarray], device: str, warmup: int = 3) -> dict[str,
                 started = time.perf_counter()
                 result = pipelines[mode].process(frame, i / 30)
                 ms = (time.perf_counter() - started) * 1000
-                runs = len(result.info["regions"]["styles"]) if "regions" in result.info else 1
+                runs = len(result.facts.styles) if result.facts.regions != "frame" else 1
                 if i >= warmup:
                     samples[mode].append((ms, result.timings.get("regions", 0.0), runs))
     finally:
@@ -61,7 +61,7 @@ def measure(frames: list[np.ndarray], device: str, warmup: int = 3) -> dict[str,
 
 def flicker(count: int, long_side: int = 320) -> dict[str, dict[str, float]]:
     """Flicker ratios per region mode on `count` consecutive sample clip frames (temporal stable)."""
-    from emocam.pipeline.sources import SAMPLE_CLIP
+    from emocam.io.sources import SAMPLE_CLIP
     from tools.style.evaluate import read_frames
     from tools.video_quality import FlickerReference
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import av
 
 from emocam.errors import EmocamError
-from emocam.pipeline.sources import open_input
+from emocam.io.sources import open_input
 from emocam.settings import Settings
 
 MIN_WARMUP_S = 2.0

@@ -4,7 +4,9 @@ Every chunk is H.264 that starts on a keyframe, made by the same encoder setting
 follow the previous chunk's packets in one stream. The muxer starts each chunk file at time 0; its
 packets are moved back to the chunk's place in the source (`start_pts`). The audio is copied packet for
 packet from the source for the whole file (re-encoded to AAC where MP4 cannot carry it), as a single
-render does (`AudioTrack`), so chunk joins never touch it.
+render does (`AudioTrack`), so chunk joins never touch it. The joined MP4 is a finished file, so it is
+written regular with its index at the front (`REGULAR`), as `emocam render` leaves its output (browsers
+read a fragmented file's first fragment as its whole length).
 """
 from __future__ import annotations
 
@@ -15,10 +17,11 @@ import av
 
 from emocam.errors import EmocamError
 from emocam.io.output_paths import write_failure
-from emocam.pipeline.audio_track import AudioTrack
-from emocam.pipeline.sinks import FRAGMENTED, FRAGMENTED_SUFFIXES
-from emocam.pipeline.skipped import SkippedPackets
-from emocam.pipeline.sources import open_input
+from emocam.io.audio_track import AudioTrack
+from emocam.io.remux import REGULAR, REMUX_SUFFIXES
+from emocam.io.sinks import FRAGMENTED_SUFFIXES
+from emocam.io.skipped import SkippedPackets
+from emocam.io.sources import open_input
 
 
 def join_chunks(source_path: Path, chunks: Sequence[tuple[Path, int]], output: Path,
@@ -27,7 +30,7 @@ def join_chunks(source_path: Path, chunks: Sequence[tuple[Path, int]], output: P
     audio (damaged audio packets are skipped and counted in `skipped`). Returns the number of video frames written."""
     source = open_input(source_path)
     opened = [open_input(path) for path, _ in chunks]
-    options = FRAGMENTED if output.suffix.lower() in FRAGMENTED_SUFFIXES else {}
+    options = REGULAR if output.suffix.lower() in REMUX_SUFFIXES else {}
     try:
         out = av.open(str(output), "w", options=dict(options))
     except (av.FFmpegError, OSError) as exc:

@@ -127,7 +127,7 @@ def _first_line(exc: BaseException) -> str:
 def default_workers(resources: dict, device: str) -> tuple[int, bool]:
     """(workers, each on a GPU): one per GPU, else one per CPUS_PER_WORKER cores that memory allows."""
     gpus = int(resources.get("GPU", 0))
-    if gpus and device != "cpu":
+    if gpus and device in ("auto", "cuda"):  # Ray's GPUs are CUDA devices
         return gpus, True
     cpus = int(resources.get("CPU", 1))
     by_memory = int(resources.get("memory", WORKER_MEMORY) // WORKER_MEMORY)

@@ -23,33 +23,15 @@ from emocam.batch.chunks import ChunkSpec
 from emocam.pipeline.step import pipeline_step
 from emocam.errors import EmocamError
 from emocam.pipeline.loop import Processed, run_loop
+from emocam.pipeline.components import Components
 from emocam.pipeline.pipeline import Pipeline
 from emocam.pipeline.records import frame_record
-from emocam.pipeline.sinks import VideoSink
-from emocam.pipeline.skipped import SkippedPackets, decode_packet
-from emocam.pipeline.sources import Frame, VideoFileSource
+from emocam.io.sinks import VideoSink
+from emocam.io.skipped import SkippedPackets, decode_packet
+from emocam.io.sources import Frame, VideoFileSource
 from emocam.settings import Settings
 
 Progress = Callable[[int], None]  # frames of this chunk done so far (called after every kept frame)
-_LOADED = ("classifier", "stylizer", "pack")  # what `_build` loads that is kept between chunks
-
-
-class WarmPipeline(Pipeline):
-    """A Pipeline that takes its networks from a worker's cache: loaded by the first one, reused after."""
-
-    def __init__(self, settings: Settings, cache: dict) -> None:
-        self._cache = cache
-        super().__init__(settings, video_mode=True)
-
-    def _build(self, names: tuple[str, ...]) -> None:
-        if not self._cache:
-            super()._build(names)
-            self._cache.update({name: getattr(self, name) for name in _LOADED})
-            return
-        for name in _LOADED:
-            setattr(self, name, self._cache[name])
-        self._apply_styles()
-        super()._build(tuple(n for n in names if n not in ("classifier", "stylizer")))
 
 
 @dataclass
@@ -125,8 +107,8 @@ class ChunkRenderer:
         started = clock.perf_counter()
         self.settings = settings
         self.records = records
-        self._cache: dict = {}
-        WarmPipeline(settings, self._cache).close()
+        self.components = Components(keep=True)  # the networks load once, here, and serve every chunk
+        Pipeline(settings, video_mode=True, components=self.components).close()
         scratch.sweep()  # what a killed worker on this machine left behind
         self.load_s = clock.perf_counter() - started
         self.name = f"{os.uname().nodename}:{os.getpid()}"
@@ -134,7 +116,7 @@ class ChunkRenderer:
     def render(self, spec: ChunkSpec, progress: Progress | None = None) -> ChunkResult:
         started = clock.perf_counter()
         source = VideoFileSource(Path(spec.path))
-        pipeline = WarmPipeline(self.settings, self._cache)
+        pipeline = Pipeline(self.settings, video_mode=True, components=self.components)
         records: list[str] | None = [] if self.records else None
         with tempfile.TemporaryDirectory(prefix=scratch.prefix()) as folder:
             out = Path(folder) / f"chunk-{spec.index:05d}.mp4"

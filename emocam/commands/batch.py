@@ -25,10 +25,10 @@ from emocam.batch.local_engine import CLUSTER_HINT, LocalEngine
 from emocam.batch.options import check_args
 from emocam.batch.report import REPORT_NAME, BatchProgress, BatchReport, FileReport
 from emocam.batch.worker import ChunkResult
-from emocam.pipeline.skipped import SkippedPackets
+from emocam.io.skipped import SkippedPackets
 from emocam.io import output_paths
 from emocam.errors import EmocamError
-from emocam.pipeline.sources import VideoFileSource
+from emocam.io.sources import VideoFileSource
 from emocam.settings import Settings
 
 

@@ -13,7 +13,7 @@ import emocam
 from emocam.errors import EmocamError
 from emocam.modelstore.manifest import BUNDLED_MODELS, load_manifest, locate, model_dirs, models_home, sha256_file
 
-PACKAGES = (("onnxruntime-gpu", "onnxruntime"), ("mediapipe",), ("av",), ("numpy",), ("platformdirs",))
+PACKAGES = (("onnxruntime-gpu", "onnxruntime"), ("openvino",), ("mediapipe",), ("av",), ("numpy",), ("platformdirs",))
 
 
 @dataclass
@@ -80,15 +80,16 @@ def info_ok() -> bool:
 
 def info_report() -> str:
     """A human-readable report: versions, providers and devices, models, packs."""
-    from emocam.modelstore.runtime import cuda_status, listed_providers
+    from emocam.modelstore.runtime import cuda_status
+    from emocam.runtime.chooser import describe, usable_devices
 
     lines = [
         f"emocam {emocam.__version__} (python {platform.python_version()}, {platform.platform()})",
         "packages: " + ", ".join(_version(*d) for d in PACKAGES),
-        "onnxruntime providers listed: " + ", ".join(listed_providers()),
+        *describe(),
     ]
     usable, reason = cuda_status()
-    lines.append("devices usable: " + ("cuda, cpu" if usable else f"cpu (cuda: {reason})"))
+    lines.append("devices usable: " + ", ".join(usable_devices()) + ("" if usable else f" (cuda: {reason})"))
     home = models_home()
     lines.append(f"models folder: {home.path} ({home.reason}; `emocam models fetch` writes here)")
     lines.append(f"bundled with emocam: {BUNDLED_MODELS}")

@@ -30,13 +30,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _choices(args: argparse.Namespace) -> dict:
-    from emocam.pipeline.picture_pack import parse_picture_option
+    from emocam.packs.authoring import parse_picture_option
 
     return {e: parse_picture_option(getattr(args, e), e) for e in EMOTIONS if getattr(args, e) is not None}
 
 
 def _describe(folder: Path) -> str:
-    from emocam.pipeline.style import load_pack
+    from emocam.packs.registry import load_pack
 
     raw = load_pack(folder).raw
     listed = ", ".join(f"{e} <- {_names(raw['pictures'][e])}" for e in EMOTIONS if e in raw["pictures"])
@@ -55,8 +55,8 @@ def _names(entry) -> str:
 def run(args: argparse.Namespace) -> int:
     from emocam.errors import EmocamError
     from emocam.modelstore.manifest import models_home
-    from emocam.pipeline.picture_pack import check_name, new_pack, set_pictures
-    from emocam.pipeline.style import load_pack, pack_folders
+    from emocam.packs.authoring import check_name, new_pack, set_pictures
+    from emocam.packs.registry import load_pack, pack_folders
 
     if args.pack_command == "new":
         check_name(args.name)

@@ -18,9 +18,11 @@ from emocam.pipeline.loop import Processed, Sink, run_loop
 from emocam.pipeline.pipeline import Pipeline
 from emocam.pipeline.step import pipeline_step
 from emocam.pipeline.records import JsonRecordsSink
-from emocam.pipeline.sinks import ImageSink, VideoSink
-from emocam.pipeline.skipped import SkippedPackets
-from emocam.pipeline.sources import IMAGE_SUFFIXES, SAMPLE_CLIP, Frame, ImageSource, Source, VideoFileSource, open_source
+from emocam.io.remux import REMUX_SUFFIXES, remux_to_regular
+from emocam.io.sinks import ImageSink, VideoSink
+from emocam.io.skipped import SkippedPackets
+from emocam.runtime import ran_line
+from emocam.io.sources import IMAGE_SUFFIXES, SAMPLE_CLIP, ImageSource, Source, VideoFileSource, open_source
 from emocam.settings import Settings
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".mkv"}
@@ -102,10 +104,16 @@ def _json_sink(plan: OutputPlan, skipped: SkippedPackets | None = None) -> list[
 
 
 def _finish(plan: OutputPlan, scratch: Path | None) -> None:
-    """Give the records and then the output their final names."""
+    """Give the records and then the output their final names; a finished MP4 becomes a regular one
+    (index at the front, which browsers and editors need) under the output name, or stays fragmented
+    in `scratch` with one line saying so."""
     if plan.json_partial is not None and plan.json is not None:
         output_paths.finish(plan.json_partial, plan.json)
-    if scratch is not None:
+    if scratch is None:
+        return
+    if scratch.suffix.lower() in REMUX_SUFFIXES:
+        remux_to_regular(scratch, plan.output)
+    else:
         output_paths.finish(scratch, plan.output)
 
 
@@ -168,13 +176,14 @@ def _render_video(source: VideoFileSource, plan: OutputPlan, settings: Settings)
         if video.padded else f"{width}x{height}"
     damage = f", {source.skipped.describe()}" if source.skipped.describe() else ""
     print(f"wrote {output} ({count} frames, {size}, {source.fps:.3g} fps, "
-          f"audio {video.audio_note}{damage}, devices {pipeline.devices})")
+          f"audio {video.audio_note}{damage}; ran: {ran_line(pipeline.devices)})")
     return 0
 
 
 def _render_images(source: ImageSource, plan: OutputPlan, settings: Settings, args: argparse.Namespace) -> int:
     output = plan.output
     pipeline = Pipeline(replace(settings, blend_s=0.0, hold_s=0.0), video_mode=False)
+    ran = ran_line(pipeline.devices)
     folder = len(source.paths) > 1 or args.input.is_dir()
     sinks: list[Sink] = []
     bar, done = _progress(source.frame_count, "image")
@@ -199,5 +208,5 @@ def _render_images(source: ImageSource, plan: OutputPlan, settings: Settings, ar
     _close(sinks)
     images.commit()
     _finish(plan, None)
-    print(f"wrote {output} ({images.frames_written} image{'s' if images.frames_written != 1 else ''})")
+    print(f"wrote {output} ({images.frames_written} image{'s' if images.frames_written != 1 else ''}; ran: {ran})")
     return 0

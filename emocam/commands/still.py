@@ -4,7 +4,7 @@
 
 Loss = alpha * content + beta * style + tv * total variation, with content = feature MSE at the content
 layers and style = Gram-matrix MSE summed over the style layers of a loss network: VGG16 when ``--vgg16``
-gives a torchvision VGG16 state dict, else a fixed random-weight conv net (emocam.loss_networks.RandomFeatures),
+gives a torchvision VGG16 state dict, else a fixed random-weight conv net (emocam.commands.loss_networks.RandomFeatures),
 which runs anywhere. The output says which. Writes the image and a PNG of the loss curves.
 Needs torch (``pip install 'emocam[train]'``).
 """
@@ -59,7 +59,7 @@ def read_image(path: str, long_side: int) -> np.ndarray:
     """RGB uint8 image resized so its long side is ``long_side``."""
     import cv2
 
-    from emocam.pipeline.sources import read_image as read_rgb
+    from emocam.io.sources import read_image as read_rgb
 
     if not Path(path).is_file():
         raise EmocamError(f"image not found: {path}")
@@ -85,7 +85,7 @@ def stylize(content: np.ndarray, style: np.ndarray, args: argparse.Namespace,
             log=print) -> tuple[np.ndarray, list[dict]]:
     """Optimise an image; returns (uint8 result, per-step loss records)."""
     torch = _torch()
-    from emocam.loss_networks import content_loss, default_layers, describe, gram_matrix, loss_network, style_loss, tv_loss
+    from emocam.commands.loss_networks import content_loss, default_layers, describe, gram_matrix, loss_network, style_loss, tv_loss
 
     torch.manual_seed(args.seed)
     net = loss_network(args.vgg16)

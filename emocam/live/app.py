@@ -61,7 +61,7 @@ def check_arguments(args: argparse.Namespace) -> None:
         output_paths.probe_folder(output_paths.writable_parent(path))
     output_paths.check_distinct(inputs, written)
     if args.pack:
-        from emocam.pipeline.style import load_pack
+        from emocam.packs.registry import load_pack
 
         load_pack(args.pack)
 
@@ -73,12 +73,12 @@ def _check_source(source: str) -> list[Path]:
         # any other index must name a camera that is there (checked where the system lists them)
         if source != "0" and os.path.isdir("/dev") and sys.platform.startswith("linux") \
                 and not os.path.exists(f"/dev/video{int(source)}"):
-            from emocam.pipeline.sources import list_cameras
+            from emocam.io.sources import list_cameras
 
             found = ", ".join(f"{index} ({name})" for index, name in list_cameras()) or "none"
             raise EmocamError(f"camera {int(source)} not found (cameras: {found})")
         return []
-    from emocam.pipeline.sources import open_source
+    from emocam.io.sources import open_source
 
     opened = open_source(source)  # refuses missing, special, text, damaged and too-small inputs in one line
     opened.close()
@@ -123,6 +123,12 @@ def run(args: argparse.Namespace | None = None) -> int:
     window.show()
 
     def close() -> None:
+        shown = window.last_shown
+        if shown is not None:  # what the HUD shows at the end of a timed run (benchmarks read this line)
+            from emocam.runtime import ran_line
+
+            print(f"emocam: HUD at close: {window.fps.fps():.1f} fps (source {window.source_fps:.0f}), latency "
+                  f"{shown.latency_ms:.0f} ms; ran: {ran_line(window.devices)}", flush=True)
         if args.screenshot:
             window.grab().save(str(args.screenshot))
             print(f"emocam: screenshot saved to {args.screenshot}", flush=True)

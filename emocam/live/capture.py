@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Iterator
 
 from emocam.errors import EmocamError
-from emocam.pipeline.sources import Frame, Source, open_source
+from emocam.io.sources import Frame, Source, open_source
 
 
 @dataclass

@@ -10,7 +10,9 @@ import numpy as np
 
 from emocam.errors import EmocamError
 from emocam.labels import EMOTIONS
-from emocam.pipeline.style import MULTISTYLE_COUNT, StylePack, load_pack
+from emocam.packs.multistyle import MULTISTYLE_COUNT
+from emocam.packs.base import StylePack
+from emocam.packs.registry import load_pack
 
 
 @dataclass
@@ -25,7 +27,7 @@ class PackInfo:
 
 
 def list_packs() -> list[str]:
-    from emocam.pipeline.style import list_packs as packs
+    from emocam.packs.registry import list_packs as packs
 
     try:
         return packs()
@@ -40,7 +42,7 @@ def pack_info(name: str, overrides: dict[str, int]) -> PackInfo:
         mapping = {e: overrides.get(e, int(np.argmax(pack.styles[e]))) for e in EMOTIONS}
         return PackInfo(pack.name, pack.kind, mapping, MULTISTYLE_COUNT, True, pack)
     if pack.kind == "pictures":  # each emotion's picture (or the emotion it follows); pictures are dropped in
-        from emocam.pipeline.picture_style import fallback_source, pack_pictures
+        from emocam.packs.pictures import fallback_source, pack_pictures
 
         listed = pack_pictures(pack.raw, pack.folder)
         follows = {e: f"as {s if s == 'neutral' else 'the mean'}" for e, s in fallback_source(set(listed)).items()}

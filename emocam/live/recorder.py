@@ -1,4 +1,10 @@
-"""Record shown frames to a fragmented MP4 on an encoder thread with a bounded queue."""
+"""Record shown frames on an encoder thread with a bounded queue: fragmented while it runs, regular when done.
+
+While recording, frames go to `NAME.partial.mp4`, a fragmented MP4 that stays playable after a crash. When
+the recording stops the file is remuxed (stream copy) into a regular MP4 with its index at the front under
+`NAME.mp4` (`emocam.io.remux`), which browsers and editors read whole; if that fails, the partial file
+is kept and `error` says where.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,7 @@ from typing import Callable, Protocol
 
 import numpy as np
 
+from emocam.io.output_paths import clear_scratch, partial_path
 from emocam.errors import EmocamError
 from emocam.live.imageops import letterbox
 from emocam.live.memory import release_freed_memory
@@ -25,12 +32,12 @@ MAX_RATE = 30
 
 
 def _video_sink(path: Path, size: tuple[int, int], fps: float) -> Sink:
-    from emocam.pipeline.sinks import VideoSink
+    from emocam.io.sinks import VideoSink
 
     return VideoSink(path, size=size, fps=fps, low_latency=True)
 
 
-RECORD_SUFFIXES = (".mp4", ".m4v", ".mov")  # fragmented MP4: playable up to the last second after a crash
+RECORD_SUFFIXES = (".mp4", ".m4v", ".mov")  # fragmented while recording: playable up to the last second after a crash
 
 
 def check_record_path(path: str | Path, option: str = "recording") -> Path:
@@ -74,8 +81,11 @@ class Recorder:
         self.path = check_record_path(path)
         self.size = (int(size[0]) // 2 * 2, int(size[1]) // 2 * 2)  # H.264 4:2:0 needs even sizes
         self.rate = file_rate(live_fps, max_rate)
+        self.writing = partial_path(self.path)  # the crash-safe file while recording
+        self.remuxed = False
         try:
-            self._sink = sink_factory(self.path, self.size, self.rate)
+            clear_scratch(self.writing)
+            self._sink = sink_factory(self.writing, self.size, self.rate)
         except EmocamError:
             raise
         except Exception as exc:
@@ -108,7 +118,7 @@ class Recorder:
             self.dropped += 1
 
     def close(self) -> None:
-        """Finish the queued frames and close the file."""
+        """Finish the queued frames, close the file and give it its final name as a regular MP4."""
         if self._closed:
             return
         self._closed = True
@@ -118,7 +128,23 @@ class Recorder:
             self._sink.close()
         except Exception as exc:
             self.error = self.error or f"recording failed while closing: {exc}"
+        self._sink = None  # the encoder and its buffers go now, not when the next recording replaces this one
+        self._finish_file()
         release_freed_memory()  # the encoder's freed memory back to the system (see emocam.live.memory)
+
+    def _finish_file(self) -> None:
+        """A recording with frames becomes a regular MP4 under its name (even one stopped by an error: what
+        was written plays); an empty one leaves nothing behind."""
+        if self.frames_written == 0:
+            self.writing.unlink(missing_ok=True)
+            return
+        from emocam.io.remux import remux_to_regular
+
+        try:
+            remux_to_regular(self.writing, self.path)
+            self.remuxed = True
+        except EmocamError as exc:
+            self.error = f"{self.error}; {exc}" if self.error else str(exc)
 
     def _run(self) -> None:
         lower_priority()  # the encoder (and the x264 threads it starts) yields the CPU to the live view

@@ -10,7 +10,7 @@ import numpy as np
 
 from emocam.live.pack_view import PackInfo, thumbnail_jobs
 from emocam.live.priority import lower_priority
-from emocam.pipeline.sources import SAMPLE_CLIP
+from emocam.io.sources import SAMPLE_CLIP
 
 SIDE = 112
 
@@ -18,7 +18,7 @@ SIDE = 112
 def sample_picture(side: int = SIDE) -> np.ndarray:
     """A square crop of the bundled sample clip (a face), or a colour gradient when it is missing."""
     try:
-        from emocam.pipeline.sources import open_source
+        from emocam.io.sources import open_source
 
         source = open_source(str(SAMPLE_CLIP))
         try:

@@ -26,7 +26,7 @@ from emocam.live.style_editor import THUMB
 from emocam.live.panels import SidePanel
 from emocam.live.processing import Event, LiveFrame
 from emocam.live.video_widget import VideoWidget
-from emocam.pipeline.sources import SAMPLE_CLIP, list_cameras
+from emocam.io.sources import SAMPLE_CLIP, list_cameras
 from emocam.settings import Settings, SettingsFile, check_value
 
 VIDEO_FILTER = "Videos and images (*.mp4 *.mov *.m4v *.mkv *.avi *.webm *.png *.jpg *.jpeg);;All files (*)"
@@ -138,7 +138,7 @@ class MainWindow(QMainWindow):
     def set_picture(self, emotion: str, path: str) -> None:
         """A picture dropped on or chosen for an emotion of a pictures pack: copied into the pack, its style
         vector computed once; the running pipeline's pack takes it in place, so the next frame shows it."""
-        from emocam.pipeline.picture_pack import set_pictures
+        from emocam.packs.authoring import set_pictures
 
         try:
             set_pictures(self.settings.pack, {emotion: [(Path(path), 1.0)]})

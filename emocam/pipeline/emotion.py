@@ -12,7 +12,7 @@ import numpy as np
 from emocam.errors import EmocamError
 from emocam.pipeline.faces import square_crop
 from emocam.labels import EMOTIONS
-from emocam.modelstore.runtime import create_session
+from emocam.runtime import load_network
 
 DEFAULT_EMOTION_MODEL = "emotion_fer_minixception.onnx"
 
@@ -45,10 +45,10 @@ class InputSpec:
                               f"range [lo, hi] with lo < hi), got {raw}")
         return spec
 
-    def check_tensor(self, shape: list, element_type: str, path: Path) -> None:
+    def check_tensor(self, shape: list, dtype: np.dtype, path: Path) -> None:
         """The model's real input must be what the metadata says: a float [N, ...] tensor of that layout."""
-        if element_type != "tensor(float)":
-            raise EmocamError(f"{path}: the input is {element_type}; emocam feeds float32 crops")
+        if dtype != np.float32:
+            raise EmocamError(f"{path}: the input is {dtype}; emocam feeds float32 crops")
         s = self.size[0]
         expected = [None, s, s, self.channels] if self.layout == "NHWC" else [None, self.channels, s, s]
         if len(shape) != 4 or any(isinstance(have, int) and want is not None and have != want
@@ -60,12 +60,13 @@ class InputSpec:
 class EmotionClassifier:
     """Runs an emotion ONNX model (FER mini-Xception by default) on face boxes of an RGB frame."""
 
-    def __init__(self, path: Path, device: str = "auto", margin: float = 0.1) -> None:
+    def __init__(self, path: Path, device: str = "auto", margin: float = 0.1, precision: str = "auto") -> None:
         self.path = Path(path)
         if not self.path.is_file():
             raise EmocamError(f"emotion model not found: {self.path}")
-        self.session, self.device = create_session(self.path, device)
-        meta = self.session.get_modelmeta().custom_metadata_map
+        self.network = load_network(self.path, device, precision, stage="classify")
+        self.device = str(self.network.ran)  # what really runs it, e.g. "cpu fp32 (onnxruntime)"
+        meta = self.network.metadata
         self.spec = InputSpec.from_metadata(meta, self.path)
         try:
             self.labels = [str(name).lower() for name in json.loads(meta["emocam.labels"])]
@@ -78,10 +79,10 @@ class EmotionClassifier:
             raise EmocamError(f"{self.path}: emocam.labels must name each emotion at most once, got {self.labels}")
         self._columns = [EMOTIONS.index(name) for name in self.labels]
         self.margin = margin
-        inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
+        inputs, outputs = self.network.inputs, self.network.outputs
         if len(inputs) != 1 or not outputs:
             raise EmocamError(f"{self.path}: an emotion model takes one input (face crops) and gives class scores")
-        self.spec.check_tensor(list(inputs[0].shape), inputs[0].type, self.path)
+        self.spec.check_tensor(list(inputs[0].shape), inputs[0].dtype, self.path)
         classes = list(outputs[0].shape)
         if len(classes) != 2 or (isinstance(classes[1], int) and classes[1] != len(self.labels)):
             raise EmocamError(f"{self.path}: the output shape {classes} does not match its {len(self.labels)} labels")
@@ -93,7 +94,7 @@ class EmotionClassifier:
         s = self.spec.size[0]
         shape = (1, s, s, self.spec.channels) if self.spec.layout == "NHWC" else (1, self.spec.channels, s, s)
         try:
-            out = self.session.run(None, {self.input_name: np.zeros(shape, np.float32)})[0]
+            out = self.network.run({self.input_name: np.zeros(shape, np.float32)})[0]
         except Exception as exc:  # onnxruntime raises its own exception types for a broken graph
             raise EmocamError(f"{self.path}: the model does not run on a {list(shape)} crop: "
                               f"{str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__}") from None
@@ -115,7 +116,7 @@ class EmotionClassifier:
         if not boxes:
             return np.zeros((0, len(EMOTIONS)), np.float32)
         batch = np.stack([self.prepare(image, box) for box in boxes])
-        raw = self.session.run(None, {self.input_name: batch})[0]
+        raw = self.network.run({self.input_name: batch})[0]
         probs = np.zeros((len(boxes), len(EMOTIONS)), np.float32)
         probs[:, self._columns] = raw
         total = probs.sum(axis=1, keepdims=True)

@@ -19,7 +19,7 @@ from typing import Callable, Iterable, Protocol, Sequence
 import numpy as np
 
 from emocam.pipeline.pipeline import FrameResult
-from emocam.pipeline.sources import Frame
+from emocam.io.sources import Frame
 
 _END = object()
 

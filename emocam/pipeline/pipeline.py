@@ -8,20 +8,20 @@ from __future__ import annotations
 
 import time as clock
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import cv2
 import numpy as np
 
 from emocam.errors import EmocamError
 from emocam.labels import EMOTIONS
-from emocam.modelstore.manifest import find_model
-from emocam.pipeline.emotion import DEFAULT_EMOTION_MODEL, EmotionClassifier
+from emocam.pipeline.facts import FrameFacts
+from emocam.pipeline.components import Components
 from emocam.pipeline.faces import Face, FaceDetector
 from emocam.pipeline.regions import RegionStyler, stylize_regions
 from emocam.pipeline.segmentation import PersonSegmenter
 from emocam.pipeline.smoothing import FaceSmoothing, FrameEmotion
-from emocam.pipeline.style import EmotionBlend, Stylizer, load_pack, style_vector
+from emocam.pipeline.style import EmotionBlend
+from emocam.packs.base import KINDS
 from emocam.pipeline.temporal import TemporalStyler
 from emocam.pipeline.tracking import Tracker
 from emocam.settings import Settings, changed, meta
@@ -37,7 +37,7 @@ class FrameResult:
     style_weights: dict[str, float]  # emotion -> weight in use (blends while a change fades)
     timings: dict[str, float]  # stage -> ms
     time: float
-    info: dict = field(default_factory=dict)  # per-frame facts from later stages (e.g. temporal keyframes)
+    facts: FrameFacts = field(default_factory=FrameFacts)  # per-frame facts of the style stages (keyframe, regions)
 
 
 # components each kind of change rebuilds; the detector comes last (see `_build`)
@@ -49,9 +49,11 @@ _ORDER = ("classifier", "stylizer", "detector")
 class Pipeline:
     """Turns RGB frames into stylized frames by the smoothed emotion of the faces in them."""
 
-    def __init__(self, settings: Settings | None = None, video_mode: bool = True) -> None:
+    def __init__(self, settings: Settings | None = None, video_mode: bool = True,
+                 components: Components | None = None) -> None:
         self.settings = (settings or Settings()).copy()
         self.video_mode = video_mode
+        self.components = components or Components()
         s = self.settings
         self.tracker = Tracker(s.max_miss_s)
         self.smoothing = FaceSmoothing(s.smoothing_s, s.dwell_s, s.margin)
@@ -71,13 +73,12 @@ class Pipeline:
         s = self.settings
         built: dict[str, object] = {}
         if "classifier" in names:
-            path = Path(s.emotion_model) if s.emotion_model else find_model(DEFAULT_EMOTION_MODEL)
-            built["classifier"] = EmotionClassifier(path, s.device, s.crop_margin)
+            built["classifier"] = self.components.classifier(s)
         if "stylizer" in names:
-            pack = load_pack(s.pack)
-            built["pack"], built["stylizer"] = pack, Stylizer(pack, s.device)
+            built["stylizer"] = self.components.stylizer(s)
+            built["pack"] = built["stylizer"].pack
         if "detector" in names:
-            built["detector"] = FaceDetector(s.detector, s.min_confidence, self.video_mode)
+            built["detector"] = self.components.detector(s, self.video_mode)
             if self.detector is not None:
                 self.detector.close()
         for name, component in built.items():
@@ -86,13 +87,8 @@ class Pipeline:
             self._apply_styles()
 
     def _apply_styles(self) -> None:
-        """The style editor's choices (emotion -> style index) over the pack's own mapping (multistyle packs)."""
-        if self.pack.kind != "multistyle":
-            return
-        overrides = self.settings.styles_for(self.settings.pack)
-        for emotion in EMOTIONS:
-            spec = overrides.get(emotion, self.pack.raw["styles"][emotion])
-            self.pack.styles[emotion] = style_vector(spec, emotion, self.pack.folder)
+        """The style editor's choices over the pack's own mapping (for kinds that have styles to choose)."""
+        KINDS[self.pack.kind].choose_styles(self.pack, self.settings.styles_for(self.settings.pack))
 
     def _build_regions(self) -> None:
         """The people segmenter and region styler while --regions is person or background; closed for frame."""
@@ -135,8 +131,8 @@ class Pipeline:
 
     @property
     def devices(self) -> dict[str, str]:
-        """The device each inference stage really runs on (MediaPipe's detector runs on the CPU)."""
-        return {"detect": "cpu", "classify": self.classifier.device, "stylize": self.stylizer.device}
+        """What really runs each inference stage: device, precision and backend (MediaPipe's detector: the CPU)."""
+        return {"detect": "cpu (mediapipe)", "classify": self.classifier.device, "stylize": self.stylizer.device}
 
     def reset(self) -> None:
         """Forget faces, their emotions and timing (a new source, a new photo, or a loop back to the start)."""
@@ -171,7 +167,8 @@ class Pipeline:
         timings["classify"] = (clock.perf_counter() - started) * 1000
 
         started = clock.perf_counter()
-        info: dict = {}
+        styles = [e for e, w in zip(EMOTIONS, weights) if w > 1e-4]
+        facts = FrameFacts(keyframe=False, styles=[])
         if self.regions is None and s.strength <= 0:
             output = image
         elif self.regions is None:  # the temporal engine decides how the small stylization becomes this frame
@@ -180,13 +177,14 @@ class Pipeline:
                 style=self.stylizer.look(weights))
             if s.strength < 1:  # mixed at full size, so the original's detail stays sharp
                 output = cv2.addWeighted(output, float(s.strength), image, float(1 - s.strength), 0.0)
-            info = {"keyframe": temporal["keyframe"], "temporal_reset": temporal["reset"]}
+            facts = FrameFacts(temporal["keyframe"], temporal["reset"], "frame", styles)
         else:
-            output, info, timings["regions"] = stylize_regions(self.regions, self.stylizer, image, faces, weights,
+            output, facts, timings["regions"] = stylize_regions(self.regions, self.stylizer, image, faces, weights,
                                                                time, s.process_size or None, s.strength)
         timings["stylize"] = (clock.perf_counter() - started) * 1000
         style_weights = {e: round(float(w), 4) for e, w in zip(EMOTIONS, weights) if w > 1e-4}
-        return FrameResult(output, faces, emotion, style_weights, timings, time, info)
+        facts.networks = self.devices  # what really ran each network (the JSON records carry it)
+        return FrameResult(output, faces, emotion, style_weights, timings, time, facts)
 
     def close(self) -> None:
         """Release the MediaPipe detector (always call this: MediaPipe's own finaliser can deadlock)."""

@@ -7,7 +7,7 @@ from pathlib import Path
 from emocam.errors import EmocamError
 from emocam.labels import EMOTIONS
 from emocam.pipeline.loop import Processed
-from emocam.pipeline.skipped import SkippedPackets
+from emocam.io.skipped import SkippedPackets
 
 
 def frame_record(item: Processed, skipped: SkippedPackets | None = None) -> dict:
@@ -18,7 +18,7 @@ def frame_record(item: Processed, skipped: SkippedPackets | None = None) -> dict
         "time": round(result.time, 4),
         "emotion": result.emotion,
         "style_weights": result.style_weights,
-        **result.info,
+        **result.facts.as_record(),
         "faces": [
             {
                 "track_id": f.track_id,

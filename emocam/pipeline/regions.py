@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 
 from emocam.labels import EMOTIONS
+from emocam.pipeline.facts import FrameFacts
 from emocam.pipeline.faces import Face
 from emocam.pipeline.style import EmotionBlend, processing_shape
 from emocam.pipeline.temporal import TemporalStyler
@@ -235,24 +236,24 @@ def composite(image: np.ndarray, stylized: dict[str, np.ndarray], plan: RegionPl
 
 
 def stylize_regions(styler: RegionStyler, stylizer, image: np.ndarray, faces: list[Face], frame_weights: np.ndarray,
-                    time: float, process_size: int | None, strength: float) -> tuple[np.ndarray, dict, float]:
+                    time: float, process_size: int | None, strength: float) -> tuple[np.ndarray, FrameFacts, float]:
     """The whole region step for the pipeline: plan, one network run per style in the plan (each through its own
     temporal engine, so --temporal steadies every layer), composite.
 
     Returns the output, facts for the frame's record, and the ms spent outside the style network."""
     started = clock.perf_counter()
     plan = styler.plan(image, faces, frame_weights, time)
-    info = {"regions": {"mode": styler.mode, "styles": plan.styles}}
+    facts = FrameFacts(keyframe=False, regions=styler.mode, styles=list(plan.styles))
     if strength <= 0:
-        return image, info, (clock.perf_counter() - started) * 1000
+        return image, facts, (clock.perf_counter() - started) * 1000
     overhead = clock.perf_counter() - started
-    stylized, keyframe = {}, False
+    stylized = {}
     for emotion, engine in styler.engines(plan.styles).items():
         weights = np.eye(len(EMOTIONS), dtype=np.float32)[EMOTIONS.index(emotion)]
-        stylized[emotion], facts = engine.process(image, lambda small, w=weights: stylizer.stylize(small, w, None, 1.0),
+        stylized[emotion], engine_facts = engine.process(image, lambda small, w=weights: stylizer.stylize(small, w, None, 1.0),
                                                   process_size, style=weights)
-        keyframe = keyframe or facts["keyframe"]
-    info["keyframe"] = keyframe
+        facts.keyframe = facts.keyframe or engine_facts["keyframe"]
+        facts.temporal_reset = facts.temporal_reset or engine_facts["reset"]
     started = clock.perf_counter()
     output = composite(image, stylized, plan, strength)
-    return output, info, (overhead + clock.perf_counter() - started) * 1000
+    return output, facts, (overhead + clock.perf_counter() - started) * 1000

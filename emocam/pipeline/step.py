@@ -6,7 +6,7 @@ from typing import Callable
 from emocam.pipeline.annotate import Annotator
 from emocam.pipeline.loop import Processed
 from emocam.pipeline.pipeline import Pipeline
-from emocam.pipeline.sources import Frame
+from emocam.io.sources import Frame
 from emocam.settings import Settings
 
 

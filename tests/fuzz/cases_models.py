@@ -47,7 +47,7 @@ def multistyle(**changes) -> str:
 
 
 def _johnson(emotion: str = "happy") -> Path:
-    from emocam.pipeline.style import load_pack
+    from emocam.packs.registry import load_pack
 
     return load_pack("johnson-distilled").models[emotion]
 

@@ -51,7 +51,7 @@ def _png(width: int, height: int, depth: int, color: int) -> bytes:
 
 
 def test_any_png_header_reads_or_is_refused(request, tmp_path):
-    from emocam.pipeline.sources import read_image
+    from emocam.io.sources import read_image
 
     @_settings(request)
     @given(width=st.integers(0, 2**32 - 1), height=st.integers(0, 2**32 - 1),
@@ -86,7 +86,8 @@ _pack = st.one_of(
 
 
 def test_any_pack_json_loads_or_is_one_line(request, tmp_path):
-    from emocam.pipeline.style import MULTISTYLE_COUNT, load_pack
+    from emocam.packs.multistyle import MULTISTYLE_COUNT
+    from emocam.packs.registry import load_pack
 
     @_settings(request)
     @given(raw=_pack)
@@ -151,7 +152,7 @@ def test_any_output_name_is_planned_or_refused(request, tmp_path):
 
 @pytest.mark.parametrize("spec", ["", "0x", "1" * 400])
 def test_camera_and_path_specs(spec, tmp_path):
-    from emocam.pipeline.sources import open_source
+    from emocam.io.sources import open_source
 
     with pytest.raises(EmocamError):
         open_source(Path(tmp_path / spec) if spec else tmp_path / "missing")

@@ -10,7 +10,7 @@ import numpy as np
 
 from emocam.errors import EmocamError
 from emocam.pipeline.faces import square_crop  # the app's own face crop: square, margin, edge padding, resize
-from emocam.pipeline.sources import read_image
+from emocam.io.sources import read_image
 from tools.emotion.data import (CROP_MARGIN, EMOTIONS, FER_USAGE, FORMATS, IMAGE_SUFFIXES, SPLIT_DIRS, UNSUPPORTED,
                                 EmotionSet, canonical_label, resize_square, warn)
 

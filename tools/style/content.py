@@ -7,7 +7,7 @@ from typing import Sequence
 import numpy as np
 
 from emocam.errors import EmocamError
-from emocam.pipeline.sources import read_image
+from emocam.io.sources import read_image
 
 OPENCV_DATA = Path("/usr/share/doc/opencv-doc/examples/data")
 # real photos; the astronaut is held out for previews and evaluation

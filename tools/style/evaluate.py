@@ -34,7 +34,7 @@ import numpy as np
 
 from emocam.errors import EmocamError
 from emocam.labels import EMOTIONS
-from emocam.pipeline.sources import SAMPLE_CLIP, open_source
+from emocam.io.sources import SAMPLE_CLIP, open_source
 from tools.args import ToolParser, one_line_errors
 from tools.style.measures import FaceCheck, GramDistance, psnr
 from tools.video_quality import FlickerReference, PairFlow, pair_flows, warping_error  # noqa: F401 (re-exported)
@@ -227,7 +227,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run(args: argparse.Namespace, argv: Sequence[str]) -> dict:
     from emocam.modelstore.manifest import find_model
-    from emocam.pipeline.style import load_pack
+    from emocam.packs.registry import load_pack
     from tools.style.teacher import parse_style
 
     if args.regions:

@@ -1,7 +1,7 @@
 """Training losses for the fast style networks.
 
 * :class:`PerceptualLoss` -- Johnson et al.: Gram style loss + feature content loss on a loss network
-  (VGG16 with real weights, or emocam.loss_networks' fixed random net) against one style image.
+  (VGG16 with real weights, or emocam.commands.loss_networks' fixed random net) against one style image.
 * :class:`DistillLoss` -- match a teacher's output: pixel loss (L1 or MSE) plus an optional feature
   loss (features + Gram matrices of the fixed random conv net ``RandomFeatures(seed=0)``).
 * :func:`temporal_loss` -- flicker: output(warp(x)) vs warp(output(x)) for a known random affine warp.
@@ -14,7 +14,7 @@ from typing import Callable, Sequence
 import torch
 import torch.nn.functional as F
 
-from emocam.loss_networks import (FeatureNet, RandomFeatures, content_loss, gram_matrix, style_loss, tv_loss)
+from emocam.commands.loss_networks import (FeatureNet, RandomFeatures, content_loss, gram_matrix, style_loss, tv_loss)
 
 Terms = dict[str, torch.Tensor]
 

@@ -21,13 +21,13 @@ class GramDistance:
     def __init__(self) -> None:
         import torch
 
-        from emocam.loss_networks import RandomFeatures
+        from emocam.commands.loss_networks import RandomFeatures
 
         self.torch = torch
         self.net = RandomFeatures(seed=1234)
 
     def grams(self, img: np.ndarray) -> dict:
-        from emocam.loss_networks import gram_matrix
+        from emocam.commands.loss_networks import gram_matrix
 
         x = self.torch.from_numpy(np.array(img)).permute(2, 0, 1)[None].float() / 255.0
         with self.torch.no_grad():

@@ -17,9 +17,10 @@ import numpy as np
 
 from emocam.errors import EmocamError
 from emocam.labels import EMOTIONS
-from emocam.pipeline.picture_pack import new_pack
-from emocam.pipeline.picture_style import read_picture
-from emocam.pipeline.style import Stylizer, load_pack
+from emocam.packs.authoring import new_pack
+from emocam.packs.pictures import read_picture
+from emocam.pipeline.style import Stylizer
+from emocam.packs.registry import load_pack
 from tools.args import ToolParser, one_line_errors
 from tools.style.sheet import default_photo, save_sheet
 

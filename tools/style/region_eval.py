@@ -16,7 +16,8 @@ from emocam.labels import EMOTIONS
 from emocam.pipeline.faces import Face
 from emocam.pipeline.regions import MODES, RegionStyler, composite
 from emocam.pipeline.segmentation import PersonSegmenter
-from emocam.pipeline.style import Stylizer, load_pack
+from emocam.pipeline.style import Stylizer
+from emocam.packs.registry import load_pack
 
 PROCESS_SIZE = 512
 

@@ -19,8 +19,10 @@ import numpy as np
 
 from emocam.errors import EmocamError
 from emocam.labels import EMOTIONS
-from emocam.pipeline.sources import read_image
-from emocam.pipeline.style import StylePack, Stylizer, load_pack, processing_shape
+from emocam.io.sources import read_image
+from emocam.packs.base import StylePack
+from emocam.pipeline.style import Stylizer, processing_shape
+from emocam.packs.registry import load_pack
 from tools.args import ToolParser, one_line_errors
 
 # skimage.data.astronaut() (NASA portrait of Eileen Collins, public domain): face and shoulders

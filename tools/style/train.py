@@ -26,7 +26,7 @@ from typing import Sequence
 import numpy as np
 
 from emocam.errors import EmocamError
-from emocam.pipeline.sources import read_image
+from emocam.io.sources import read_image
 from tools.args import ToolParser, one_line_errors
 from tools.style.content import ContentSampler, image_tensor, load_content
 
@@ -88,7 +88,7 @@ def _check(args: argparse.Namespace) -> None:
 
 def build_loss(args: argparse.Namespace):
     """(loss callable, teacher callable or None, description of the loss)."""
-    from emocam.loss_networks import VGG16Features, default_layers, describe
+    from emocam.commands.loss_networks import VGG16Features, default_layers, describe
     from tools.style.losses import DistillLoss, PerceptualLoss
 
     if args.loss == "vgg":

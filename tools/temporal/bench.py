@@ -23,7 +23,9 @@ import numpy as np
 
 from emocam.errors import EmocamError
 from emocam.labels import EMOTIONS
-from emocam.pipeline.style import Stylizer, load_pack, processing_shape, style_vector
+from emocam.pipeline.style import Stylizer, processing_shape
+from emocam.packs.registry import load_pack
+from emocam.packs.multistyle import style_vector
 from emocam.pipeline.temporal import MODES, TemporalParams, TemporalStyler
 from tools.temporal import clips as temporal_clips
 from tools.video_quality import FlickerReference, sharpness

@@ -15,7 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from emocam.pipeline.sources import SAMPLE_CLIP, open_source
+from emocam.io.sources import SAMPLE_CLIP, open_source
 
 SIZE = (640, 480)
 FPS = 30.0

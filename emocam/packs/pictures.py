@@ -30,10 +30,9 @@ import numpy as np
 from emocam.errors import EmocamError
 from emocam.labels import EMOTIONS
 from emocam.modelstore.manifest import find_model, sha256_file
-from emocam.modelstore.runtime import create_session
-from emocam.modelstore.onnx_dims import free_axes
-from emocam.pipeline.sources import read_image
-from emocam.pipeline.style_pack import StylePack
+from emocam.runtime import Network, load_network
+from emocam.io.sources import read_image
+from emocam.packs.base import PackKind, StylePack, blend, register
 
 KIND = "pictures"
 PREDICT_MODEL, TRANSFORM_MODEL = "arbitrary_predict.onnx", "arbitrary_transform.onnx"
@@ -101,11 +100,11 @@ class StyleEncoder:
         small = small[y0:y0 + limit, x0:x0 + limit]
         x = np.ascontiguousarray(small[None], dtype=np.float32) / 255.0
         with self._lock:
-            if self._session is None:
-                model = free_axes(find_model(PREDICT_MODEL).read_bytes(), {STYLE_INPUT: {1: "h", 2: "w"}})
-                self._session = _session_from_bytes(model, "cpu")[0]
+            if self._session is None:  # fp32 onnxruntime: the vectors are cached by the predictor's sha256 alone
+                self._session = load_network(find_model(PREDICT_MODEL), "cpu-onnxruntime", "fp32",
+                                             axes={STYLE_INPUT: {1: "h", 2: "w"}})
             self.runs += 1
-            return self._session.run(None, {STYLE_INPUT: x})[0].reshape(VECTOR_SIZE).astype(np.float32)
+            return self._session.run({STYLE_INPUT: x})[0].reshape(VECTOR_SIZE).astype(np.float32)
 
     def vectors(self, folder: Path, pictures: list[Path]) -> dict[Path, np.ndarray]:
         """Each picture's vector: from `folder`'s cache (or this process's) when its sha256 is there, else
@@ -227,25 +226,31 @@ def refresh_loaded(folder: Path, raw: dict) -> int:
     return len(alive)
 
 
-def transform_session(path: Path, device: str):
-    """(session, device used) for the transform with free image axes: it runs at any frame size."""
-    model = free_axes(Path(path).read_bytes(), {CONTENT_INPUT: {1: "h", 2: "w"}, TRANSFORM_OUTPUT: {1: "h", 2: "w"}})
-    return _session_from_bytes(model, device)
+def transform_network(path: Path, device: str, precision: str = "auto") -> Network:
+    """The transform with free image axes (declared once, in the model cache): it runs at any frame size."""
+    return load_network(path, device, precision, axes={CONTENT_INPUT: {1: "h", 2: "w"}, TRANSFORM_OUTPUT: {1: "h", 2: "w"}})
 
 
-def _session_from_bytes(model: bytes, device: str):
-    """create_session on a temporary copy of `model` (onnxruntime reads the file once, when the session is made)."""
-    fd, tmp = tempfile.mkstemp(prefix="emocam-", suffix=".onnx")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(model)
-        return create_session(tmp, device)
-    finally:
-        os.unlink(tmp)
-
-
-def transform(session, x: np.ndarray, vector: np.ndarray) -> np.ndarray:
+def transform(network: Network, x: np.ndarray, vector: np.ndarray) -> np.ndarray:
     """Restyle x ([1,3,H,W] float 0..1, H and W multiples of 4) by a [100] style vector; [1,3,H,W] out."""
     feed = {CONTENT_INPUT: np.ascontiguousarray(x.transpose(0, 2, 3, 1)),
             VECTOR: np.asarray(vector, np.float32).reshape(1, 1, 1, VECTOR_SIZE)}
-    return session.run(None, feed)[0].transpose(0, 3, 1, 2)
+    return network.run(feed)[0].transpose(0, 3, 1, 2)
+
+
+class Pictures(PackKind):
+    name = KIND
+    cost = "one transform run per frame; the predictor once per new picture (cached by sha256)"
+
+    def parse(self, raw: dict, folder: Path, where: Path) -> StylePack:
+        return load_pictures_pack(folder, raw)
+
+    def load(self, pack: StylePack, device: str, precision: str) -> dict[str, Network]:
+        return {"*": transform_network(pack.models["*"], device, precision)}
+
+    def run(self, pack: StylePack, networks: dict[str, Network], x: np.ndarray, emotion_weights: np.ndarray) -> np.ndarray:
+        """Blend the pictures' style vectors: one transform run, no predictor."""
+        return transform(networks["*"], x, blend(pack, emotion_weights))
+
+
+register(Pictures())

@@ -9,7 +9,7 @@ from fractions import Fraction
 
 import av
 
-from emocam.pipeline.skipped import SkippedPackets, decode_packet
+from emocam.io.skipped import SkippedPackets, decode_packet
 
 # Audio codecs a fragmented MP4 takes packet for packet; anything else (PCM, and AC-3/E-AC-3, which the
 # MP4 muxer cannot place before its first fragment) is re-encoded to AAC.

@@ -14,8 +14,8 @@ import cv2
 import numpy as np
 
 from emocam.errors import EmocamError
-from emocam.pipeline.skipped import SkippedPackets, decode_packet
-from emocam.pipeline.image_probe import MAX_PIXELS, MAX_SIDE, check_frame_size, image_size
+from emocam.io.skipped import SkippedPackets, decode_packet
+from emocam.io.image_probe import MAX_PIXELS, MAX_SIDE, check_frame_size, image_size
 
 SAMPLE_CLIP = Path(str(importlib.resources.files("emocam").joinpath("data", "sample.mp4")))  # bundled default input (package data)
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}

@@ -1,0 +1,84 @@
+"""Models prepared once, on disk, per model sha256: safe to delete, never stale.
+
+Each backend gets the same prepared ONNX (spelled-out instance norms folded, free image axes declared where a
+stage asks for them) written once under the user cache folder, named by the source file's sha256 and the
+preparation; onnxruntime adds its optimised graph and OpenVINO its compiled blobs beside it, keyed by device
+and precision too. A changed model file has another sha256, so it never meets an old entry; deleting the
+folder only costs the next start its preparation again.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import struct
+import tempfile
+from pathlib import Path
+
+from emocam.modelstore.manifest import sha256_file
+from emocam.modelstore.onnx_dims import free_axes
+from emocam.modelstore.onnx_norms import fold_instance_norms
+
+CACHE_ENV = "EMOCAM_CACHE_DIR"
+FORMAT = 1  # bump when a preparation changes its output for the same input
+
+
+def cache_root() -> Path:
+    """$EMOCAM_CACHE_DIR, else the platform's user cache folder (~/.cache/emocam on Linux)."""
+    root = os.environ.get(CACHE_ENV)
+    if root:
+        return Path(root)
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("emocam", appauthor=False))
+
+
+def model_dir(path: Path) -> Path:
+    """The cache folder of one model file: named by its sha256 (first 16 hex digits)."""
+    return cache_root() / "models" / sha256_file(path)[:16]
+
+
+def write_atomic(path: Path, data: bytes) -> bool:
+    """Write `data` to `path` through a renamed temporary file; False (nothing written) when the folder is not
+    writable: the cache is an optimisation, a read-only cache only costs time."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+        return True
+    except OSError:
+        if "tmp" in locals():
+            Path(tmp).unlink(missing_ok=True)
+        return False
+
+
+def prepared(path: Path, axes: dict[str, dict[int, str]] | None = None) -> Path:
+    """The prepared ONNX for `path`: norms folded, `axes` freed (value -> {axis: symbol}); made once.
+
+    Returns `path` itself when nothing changes or the file is not a readable ONNX protobuf (then the backend's
+    own error is the one reported); a cache that cannot be written falls back to a temporary file per load."""
+    path = Path(path)
+    tag = hashlib.sha256(json.dumps([FORMAT, axes or {}], sort_keys=True).encode()).hexdigest()[:8]
+    target = model_dir(path) / f"prepared-{tag}.onnx"
+    if target.is_file():
+        return target
+    try:
+        data = path.read_bytes()
+        changed = False
+        if axes:
+            data, changed = free_axes(data, axes), True
+        folded, count = fold_instance_norms(data)
+    except (OSError, ValueError, IndexError, struct.error):  # ValueError covers a bad UTF-8 name too
+        if axes:
+            raise
+        return path
+    if not (count or changed):
+        return path
+    if write_atomic(target, folded):
+        return target
+    fd, tmp = tempfile.mkstemp(prefix="emocam-", suffix=".onnx")  # unwritable cache: a throwaway copy
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(folded)
+    return Path(tmp)

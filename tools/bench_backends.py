@@ -1,0 +1,120 @@
+"""Each shipped style network on each backend and precision, in turns on the same real frame.
+
+Rows: onnxruntime fp32 (the reference), OpenVINO fp32, and OpenVINO at the processor's native precision (bf16
+where the CPU has AMX / AVX-512 BF16); median ms per run, the speed-up over onnxruntime and the PSNR of the
+output against onnxruntime's. The backends take turns run by run, so the ratios hold on a shared, noisy machine.
+
+    python -m tools.bench --backends [--sizes 320x240,640x480] [--runs 9] [--networks multistyle26,johnson,transform]
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from typing import Sequence
+
+import cv2
+import numpy as np
+
+from emocam.errors import EmocamError
+from emocam.modelstore.manifest import find_model
+from emocam.packs.pictures import ENCODER, TRANSFORM_MODEL, transform_network
+from emocam.io.sources import SAMPLE_CLIP, VideoFileSource
+from emocam.packs.registry import load_pack
+from emocam.runtime import load_network
+from emocam.runtime import openvino as ov_backend
+from tools.args import ToolParser
+from tools.machine import CpuShare, machine_lines
+
+NETWORKS = ("multistyle26", "johnson", "transform")
+
+
+def _frame() -> np.ndarray:
+    source = VideoFileSource(SAMPLE_CLIP)
+    try:
+        return next(iter(source.frames())).image
+    finally:
+        source.close()
+
+
+def _runtimes() -> list[tuple[str, str]]:
+    out = [("cpu-onnxruntime", "fp32")]
+    if "cpu" in ov_backend.devices():
+        out.append(("cpu", "fp32"))
+        if ov_backend.native_precision("cpu") != "fp32":
+            out.append(("cpu", "auto"))
+    return out
+
+
+def _loader(name: str):
+    """(load(device, precision) -> network, feed(rgb frame) -> inputs) for one shipped network."""
+    if name == "multistyle26":
+        path = find_model("multistyle26.onnx")
+        style = np.eye(26, dtype=np.float32)[19]
+        return (lambda d, p: load_network(path, d, p),
+                lambda img: {"image": img.transpose(2, 0, 1)[None].astype(np.float32) / 255, "style_weights": style})
+    if name == "johnson":
+        path = load_pack("johnson-distilled").models["happy"]
+        return (lambda d, p: load_network(path, d, p),
+                lambda img: {"image": img.transpose(2, 0, 1)[None].astype(np.float32) / 255})
+    import skimage.data
+
+    vector = ENCODER.encode(skimage.data.coffee()).reshape(1, 1, 1, -1)
+    return (lambda d, p: transform_network(find_model(TRANSFORM_MODEL), d, p),
+            lambda img: {"content_image": img[None].astype(np.float32) / 255, "mobilenet_conv/Conv/BiasAdd": vector})
+
+
+def _pixels(out: np.ndarray) -> np.ndarray:
+    out = out[0] if out.shape[1] == 3 else out[0].transpose(2, 0, 1)
+    return (np.clip(out.astype(np.float32), 0, 1) * 255 + 0.5).astype(np.uint8)
+
+
+def compare(networks: list[str], sizes: list[tuple[int, int]], runs: int) -> list[dict]:
+    """Median ms, speed-up over onnxruntime and PSNR against it, per network, size and runtime."""
+    frame, rows = _frame(), []
+    for name in networks:
+        load, feed_of = _loader(name)
+        nets = {(d, p): load(d, p) for d, p in _runtimes()}
+        for w, h in sizes:
+            feed = feed_of(cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA))
+            outs = {k: _pixels(n.run(feed)[0]) for k, n in nets.items()}  # warm-up (compiles the shape)
+            times: dict = {k: [] for k in nets}
+            for _ in range(runs):
+                for k, n in nets.items():
+                    started = time.perf_counter()
+                    n.run(feed)
+                    times[k].append((time.perf_counter() - started) * 1000)
+            ref = statistics.median(times[("cpu-onnxruntime", "fp32")])
+            for k, n in nets.items():
+                mse = float(np.mean((outs[k].astype(np.float64) - outs[("cpu-onnxruntime", "fp32")]) ** 2))
+                ms = statistics.median(times[k])
+                rows.append({"network": name, "size": f"{w}x{h}", "ran": str(n.ran), "ms": ms, "speedup": ref / ms,
+                             "psnr": 10 * np.log10(255 ** 2 / mse) if mse > 0 else float("inf")})
+    return rows
+
+
+def run(argv: Sequence[str]) -> int:
+    p = ToolParser(prog="python -m tools.bench --backends", description=__doc__.split("\n")[0])
+    p.add_argument("--backends", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--networks", default=",".join(NETWORKS), help=f"comma list of {', '.join(NETWORKS)}")
+    p.add_argument("--sizes", default="320x240,640x480", help="WIDTHxHEIGHT list, multiples of 4")
+    p.add_argument("--runs", type=int, default=9)
+    args = p.parse_args(list(argv))
+    networks = [n.strip() for n in args.networks.split(",") if n.strip()]
+    if not networks or any(n not in NETWORKS for n in networks):
+        raise EmocamError(f"--networks {args.networks!r}: use a comma list of {', '.join(NETWORKS)}")
+    try:
+        sizes = [tuple(int(v) for v in s.lower().split("x")) for s in args.sizes.split(",") if s.strip()]
+    except ValueError:
+        raise EmocamError(f"--sizes {args.sizes!r}: use WIDTHxHEIGHT,...") from None
+    if not sizes or any(len(s) != 2 or min(s) < 32 or s[0] % 4 or s[1] % 4 for s in sizes):
+        raise EmocamError(f"--sizes {args.sizes!r}: each WIDTHxHEIGHT at least 32x32, multiples of 4")
+    if not 1 <= args.runs <= 1000:
+        raise EmocamError("--runs must be 1-1000")
+    share = CpuShare()
+    rows = compare(networks, sizes, args.runs)
+    print("\n".join(machine_lines("shipped networks", share.cores())))
+    print(f"| network | size | ran on | ms | vs onnxruntime | PSNR vs onnxruntime fp32 |\n| --- | --- | --- | ---: | ---: | ---: |")
+    for r in rows:
+        print(f"| {r['network']} | {r['size']} | {r['ran']} | {r['ms']:.1f} | {r['speedup']:.2f}x | {r['psnr']:.1f} dB |")
+    return 0
