@@ -13,7 +13,7 @@ import av
 import numpy as np
 import pytest
 
-from emocam.pipeline.style import load_pack, pack_folders
+from emocam.packs.registry import load_pack, pack_folders
 
 torch = pytest.importorskip("torch")
 

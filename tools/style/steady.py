@@ -13,7 +13,7 @@ Each step draws real-photo crops and a known motion for each (a whole-pixel shif
 perspective or zoom warp), then a light change and sensor noise on the moved frame. Losses:
 
 * distillation on the first frame: L1 pixel + features + Gram matrices on the fixed random conv net
-  (emocam.loss_networks.RandomFeatures(seed=0), r1-r3): texture is kept, not only colour;
+  (emocam.commands.loss_networks.RandomFeatures(seed=0), r1-r3): texture is kept, not only colour;
 * temporal (ReCoNet, output level with the luminance term): ``S(move(x)) - move(S(x))`` must equal the luminance
   change of the input (light changes may change the output, nothing else may). Whole-pixel shifts compare exactly;
   resampled warps compare after a 2x box down-sample, since a bilinear ``move(S(x))`` is blurrier than any sharp
@@ -177,7 +177,7 @@ def training_photos(max_side: int = 640) -> list[np.ndarray]:
     import cv2
     import skimage.data
 
-    from emocam.pipeline.sources import read_image
+    from emocam.io.sources import read_image
     from tools.style.content import OPENCV_DATA
 
     images = [getattr(skimage.data, n)() for n in TRAIN_SKIMAGE]
@@ -200,7 +200,7 @@ def held_back_photos() -> dict[str, np.ndarray]:
     """The photos never used in training (PSNR against the teacher is measured on these)."""
     import skimage.data
 
-    from emocam.pipeline.sources import read_image
+    from emocam.io.sources import read_image
     from tools.style.content import OPENCV_DATA
 
     out = {n: getattr(skimage.data, n)() for n in HELD_BACK_SKIMAGE}
@@ -276,7 +276,7 @@ def gram_traces(net, photos: list[np.ndarray], size: int = 128) -> np.ndarray:
     """Per style, the trace of the Gram matrices (r1-r3 of the random loss net) of the teacher's output, averaged
     over a few photos: Gupta et al. 2017 found it predicts how unstable a style is."""
     torch = _torch()
-    from emocam.loss_networks import RandomFeatures, gram_matrix
+    from emocam.commands.loss_networks import RandomFeatures, gram_matrix
 
     feat = RandomFeatures(seed=0)
     rng = np.random.default_rng(123)
@@ -298,7 +298,7 @@ class Losses:
 
     def __init__(self, teacher, instability: np.ndarray, weights: dict[str, float]) -> None:
         torch = _torch()
-        from emocam.loss_networks import RandomFeatures
+        from emocam.commands.loss_networks import RandomFeatures
 
         self.teacher = teacher
         self.feat = RandomFeatures(seed=0)
@@ -309,7 +309,7 @@ class Losses:
         torch = _torch()
         import torch.nn.functional as F
 
-        from emocam.loss_networks import gram_matrix
+        from emocam.commands.loss_networks import gram_matrix
 
         b = big.shape[0]
         a = big[:, :, MARGIN:MARGIN + crop, MARGIN:MARGIN + crop]
