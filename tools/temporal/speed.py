@@ -54,10 +54,17 @@ def timed(command: list[str]) -> dict:
     return {"seconds": wall, "cpu_seconds": cpu, "ran": ran}
 
 
-def one_style_pack(folder: Path, style: int) -> Path:
-    """A multistyle pack with every emotion on one style (the peer has no emotions)."""
+def one_style_pack(folder: Path, style: int, model: Path | None = None) -> Path:
+    """A multistyle pack with every emotion on one style (the peer has no emotions); ``model``: another multistyle
+    network (e.g. the steady pack's) copied beside it, else multistyle26."""
+    import shutil
+
     folder.mkdir(parents=True, exist_ok=True)
-    pack = {"name": f"style{style}", "kind": "multistyle", "model": "multistyle26.onnx",
+    name = "multistyle26.onnx"
+    if model is not None:
+        name = model.name
+        shutil.copyfile(model, folder / name)
+    pack = {"name": f"style{style}", "kind": "multistyle", "model": name,
             "styles": {e: style for e in EMOTIONS}}
     (folder / "pack.json").write_text(json.dumps(pack))
     return folder
@@ -103,6 +110,8 @@ def run(args: argparse.Namespace) -> dict:
     video = Path(args.video)
     if not video.is_file():
         raise EmocamError(f"video not found: {video}")
+    if args.model is not None and not args.model.is_file():
+        raise EmocamError(f"--model {args.model}: no such file")
     if args.peer and not Path(args.peer).is_file():
         raise EmocamError(f"--peer {args.peer}: no such program (install it in its own venv, see --help)")
     configs, runtimes = parse_configs(args.configs), parse_runtimes(args.runtimes)
@@ -111,7 +120,7 @@ def run(args: argparse.Namespace) -> dict:
     labels = ["peer"] * bool(args.peer) + list(by_label)
     results: dict[str, dict] = {label: {"seconds": [], "cpu_seconds": []} for label in labels}
     with tempfile.TemporaryDirectory() as tmp:
-        pack = one_style_pack(Path(tmp) / "pack", args.style)
+        pack = one_style_pack(Path(tmp) / "pack", args.style, args.model)
         outputs = {label: Path(tmp) / f"{label.replace('@', '_').replace(' ', '_').replace(':', '_')}.mp4"
                    for label in labels}
         for _ in range(args.rounds):
@@ -182,6 +191,7 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     p.add_argument("--runtimes", default="cpu", help="emocam's --device[:fp32] values to run each config on, "
                    "e.g. cpu,cpu:fp32,cpu-onnxruntime (default cpu)")
     p.add_argument("--style", type=int, default=19, help="multistyle26 style, every emotion (default 19)")
+    p.add_argument("--model", type=Path, help="a multistyle network other than multistyle26 (e.g. the steady pack's)")
     p.add_argument("--rounds", type=int, default=1, help="back-to-back rounds; the median is reported")
     p.add_argument("--json", type=Path, help="write the numbers here")
     p.add_argument("--markdown", type=Path, help="also write the table as Markdown here")
