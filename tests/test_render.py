@@ -24,6 +24,11 @@ def decode(path: Path) -> tuple[list[np.ndarray], list[float]]:
     return [f for f, _ in frames], [t for _, t in frames]
 
 
+def audio_times(path: Path) -> list[int]:
+    with av.open(str(path)) as container:
+        return [p.pts for p in container.demux(audio=0) if p.size]
+
+
 def audio_packets(path: Path) -> list[bytes]:
     with av.open(str(path)) as container:
         return [bytes(p) for p in container.demux(audio=0) if p.size]
@@ -48,6 +53,7 @@ def test_render_keeps_frames_size_rate_and_audio(rendered, sample_clip):
     with av.open(str(out)) as container:
         assert float(container.streams.video[0].average_rate) == pytest.approx(30.0, rel=1e-3)
     assert audio_packets(out) == audio_packets(sample_clip)  # copied packet for packet
+    assert audio_times(out) == audio_times(sample_clip)  # at the same times: the priming before 0 kept (no 23 ms lag)
 
 
 def test_a_browser_reads_the_finished_render_whole(rendered):

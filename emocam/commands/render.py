@@ -103,7 +103,7 @@ def _json_sink(plan: OutputPlan, skipped: SkippedPackets | None = None) -> list[
     return [JsonRecordsSink(plan.json_partial, skipped)]
 
 
-def _finish(plan: OutputPlan, scratch: Path | None) -> None:
+def _finish(plan: OutputPlan, scratch: Path | None, audio_start: int | None = None) -> None:
     """Give the records and then the output their final names; a finished MP4 becomes a regular one
     (index at the front, which browsers and editors need) under the output name, or stays fragmented
     in `scratch` with one line saying so."""
@@ -112,7 +112,7 @@ def _finish(plan: OutputPlan, scratch: Path | None) -> None:
     if scratch is None:
         return
     if scratch.suffix.lower() in REMUX_SUFFIXES:
-        remux_to_regular(scratch, plan.output)
+        remux_to_regular(scratch, plan.output, audio_start)
     else:
         output_paths.finish(scratch, plan.output)
 
@@ -170,7 +170,7 @@ def _render_video(source: VideoFileSource, plan: OutputPlan, settings: Settings)
     count, expected = video.frames_written, source.frame_count
     if expected and count + source.skipped.video < expected * (1 - TRUNCATION_TOLERANCE) - 1:
         raise EmocamError(f"{source.path} ends early: decoded {count} of {expected} frames (truncated?); partial output in {partial}")
-    _finish(plan, partial)
+    _finish(plan, partial, video.audio_start)
     width, height = source.size
     size = f"{video.video.width}x{video.video.height} (padded from {width}x{height}: H.264 needs even sides)" \
         if video.padded else f"{width}x{height}"

@@ -35,16 +35,21 @@ class AudioTrack:
             self.resampler = av.AudioResampler(format="fltp", layout=audio_in.codec_context.layout, rate=rate)
         self.note = f"{audio_in.codec_context.name} re-encoded to AAC" if self.resampler else "copied"
         self._next_sample: int | None = None
+        self.first_pts: int | None = None  # where the audio starts (priming can be negative): a remux keeps it
 
     def packets(self, packet: av.Packet) -> list[av.Packet]:
         """What to mux for one source packet; a packet that does not decode is skipped and counted."""
         self.packets_in += 1
         if self.resampler is None:
             packet.stream = self.stream
-            return [packet]
-        return [out for frame in decode_packet(packet, self.skipped)
-                for resampled in self.resampler.resample(frame)
-                for out in self.stream.encode(self._count_samples(resampled))]
+            out = [packet]
+        else:
+            out = [out for frame in decode_packet(packet, self.skipped)
+                   for resampled in self.resampler.resample(frame)
+                   for out in self.stream.encode(self._count_samples(resampled))]
+        if self.first_pts is None and out and out[0].pts is not None:
+            self.first_pts = int(out[0].pts)
+        return out
 
     def flush(self) -> list[av.Packet]:
         """The encoder's last packets (nothing when copying)."""

@@ -27,19 +27,21 @@ class RemuxError(EmocamError):
     """The remux failed; the fragmented file is still where it was."""
 
 
-def remux_to_regular(fragmented: Path, final: Path) -> int:
+def remux_to_regular(fragmented: Path, final: Path, audio_start: int | None = None) -> int:
     """Copy `fragmented` into a regular MP4 at `final` and remove `fragmented`; returns packets copied.
 
     On any failure raises RemuxError (one line) and leaves `fragmented` as it was and `final` untouched. The copy
     is written to a new hidden file beside `final` (`.NAME.XXXX.remux.mp4`, created exclusively, so it never
-    replaces or writes through anything already there)."""
+    replaces or writes through anything already there). `audio_start`: where the audio really starts (the pts its
+    writer gave the first audio packet): a fragmented file cannot hold audio priming before 0 and reads it back
+    from 0, 23 ms late for AAC; the copy puts it back where it was."""
     fragmented, final = Path(fragmented), Path(final)
     scratch: Path | None = None
     try:
         handle, name = tempfile.mkstemp(prefix=f".{final.stem[:120]}.", suffix=f".remux{final.suffix}", dir=final.parent)
         os.close(handle)
         scratch = Path(name)
-        copied, counts = _copy(fragmented, scratch)
+        copied, counts = _copy(fragmented, scratch, audio_start)
         _check(scratch, copied, counts)
         os.replace(scratch, final)
     except (av.FFmpegError, OSError, EmocamError, ValueError) as exc:
@@ -56,8 +58,9 @@ def remux_to_regular(fragmented: Path, final: Path) -> int:
     return copied
 
 
-def _copy(source: Path, target: Path) -> tuple[int, list[int]]:
-    """Every packet of every audio and video stream, in file order; returns the total and each stream's count."""
+def _copy(source: Path, target: Path, audio_start: int | None = None) -> tuple[int, list[int]]:
+    """Every packet of every audio and video stream, in file order; returns the total and each stream's count.
+    The audio moves to start at `audio_start` when given."""
     with av.open(str(source)) as inp:
         streams = [s for s in inp.streams if s.type in ("video", "audio")]
         if not any(s.type == "video" for s in streams):
@@ -71,9 +74,13 @@ def _copy(source: Path, target: Path) -> tuple[int, list[int]]:
                 copy.time_base = stream.time_base
                 copies.append(copy)
             counts = [0] * len(streams)
+            shift: int | None = None
             for packet in inp.demux(streams):
                 if packet.dts is None or packet.size == 0:
                     continue  # the demuxer's end-of-stream markers
+                if packet.stream.type == "audio" and audio_start is not None:
+                    shift = audio_start - packet.pts if shift is None else shift
+                    packet.pts, packet.dts = packet.pts + shift, packet.dts + shift
                 n = order[packet.stream.index]
                 packet.stream = copies[n]
                 out.mux(packet)

@@ -126,6 +126,11 @@ class VideoSink:
             self._mux(lambda: self.audio.packets(packet))
 
     @property
+    def audio_start(self) -> int | None:
+        """The first audio packet's pts in its stream's time base (a fragmented file reads it back as 0)."""
+        return self.audio.first_pts if self.audio is not None else None
+
+    @property
     def audio_packets(self) -> int:
         return self.audio.packets_in if self.audio is not None else 0
 
