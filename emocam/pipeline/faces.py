@@ -7,7 +7,6 @@ import os
 import queue
 import sys
 import threading
-import weakref
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -79,35 +78,37 @@ def _native_stderr_silenced() -> Iterator[None]:
 
 
 class ClosedAtExit:
-    """For owners of MediaPipe graphs (the face detector, the person segmenter). MediaPipe's own finaliser fails
-    with a traceback once the interpreter is shutting down, so an owner nobody closed is closed by `__del__` or,
-    before module teardown starts, by the atexit hook below, quietly. Owners call `_open()` once their graph is
-    open and `_closed()` in `close()`."""
+    """For owners of MediaPipe task objects (the face detector, the person segmenter). A MediaPipe task must be
+    closed explicitly, never left to the garbage collector: collected in a reference cycle, its executor's worker
+    thread is gone before its own `__del__` asks that executor to close it, and the process waits forever (the
+    test suite hung so). So every task an owner opens is held in `_live_tasks` until it is closed; an owner nobody
+    closed is handed by its `__del__` to one closer thread, and the atexit hook closes what is left. Owners call
+    `_task_opened(task)` for each task they open and `_close_task(task)` in `close()`."""
 
     def close(self) -> None:
         raise NotImplementedError
 
     def __del__(self) -> None:
         """Hand the owner to the closer thread; never close here. The garbage collector can call this anywhere,
-        even inside an import or while threading holds its own locks, and MediaPipe's close waits for its
-        dispatcher thread, which may need a lock this thread holds: closing here, or starting a thread here,
-        hung the test suite. SimpleQueue.put is safe in __del__ (it is reentrant) and never waits."""
-        if getattr(self, "_graph_open", False):
+        even inside an import or while threading holds its own locks, and closing waits for MediaPipe's
+        dispatcher. SimpleQueue.put is safe in __del__ (it is reentrant) and never waits."""
+        if getattr(self, "_tasks_open", 0):
             _to_close.put(self)
 
-    def _open(self) -> None:
-        """Called by an owner once its graph is open: tracked for the atexit hook, and the closer thread runs."""
-        self._graph_open = True
-        _open_graphs.add(self)
+    def _task_opened(self, task: object) -> None:
+        """Hold `task` until it is closed, so it can never be collected open; make sure the closer thread runs."""
+        _live_tasks.add(task)
+        self._tasks_open = getattr(self, "_tasks_open", 0) + 1
         _start_closer()
 
-    def _closed(self) -> None:
-        """Called by an owner's close() once its graph is closed."""
-        self._graph_open = False
-        _open_graphs.discard(self)
+    def _close_task(self, task: object) -> None:
+        with _native_stderr_silenced():
+            task.close()
+        _live_tasks.discard(task)
+        self._tasks_open = max(0, getattr(self, "_tasks_open", 0) - 1)
 
 
-_open_graphs: "weakref.WeakSet[ClosedAtExit]" = weakref.WeakSet()
+_live_tasks: set[object] = set()  # every MediaPipe task object opened and not yet closed (strong references)
 _to_close: "queue.SimpleQueue[ClosedAtExit]" = queue.SimpleQueue()
 _closer_started = threading.Event()
 
@@ -129,14 +130,12 @@ def _close_handed_over() -> None:
 
 
 @atexit.register
-def _close_open_graphs() -> None:
-    """Before module teardown: every graph still open, and those handed over that the closer has not reached."""
-    owners = list(_open_graphs)
-    while not _to_close.empty():
-        owners.append(_to_close.get_nowait())
-    for owner in owners:
+def _close_live_tasks() -> None:
+    """Before module teardown (MediaPipe's own finaliser fails then): close every task still open, quietly."""
+    for task in list(_live_tasks):
         with contextlib.suppress(Exception):
-            owner.close()
+            task.close()
+        _live_tasks.discard(task)
 
 
 class FaceDetector(ClosedAtExit):
@@ -157,7 +156,7 @@ class FaceDetector(ClosedAtExit):
         self._detector = None
         with _native_stderr_silenced():
             self._detector = vision.FaceDetector.create_from_options(options)
-        self._open()
+        self._task_opened(self._detector)
         self._last_ms = -1
 
     def detect(self, image: np.ndarray, time: float = 0.0) -> list[Face]:
@@ -186,11 +185,8 @@ class FaceDetector(ClosedAtExit):
     def close(self) -> None:
         """Release MediaPipe's graph; safe to call twice."""
         detector, self._detector = getattr(self, "_detector", None), None
-        if detector is None:
-            return
-        self._closed()
-        with _native_stderr_silenced():
-            detector.close()
+        if detector is not None:
+            self._close_task(detector)
 
 
 

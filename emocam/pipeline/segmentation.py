@@ -32,7 +32,6 @@ class PersonSegmenter(ClosedAtExit):
         self._segmenters: dict[str, object] = {}
         self._last_ms: dict[str, int] = {}
         self._open("general")  # fail now, in one line, if the model is missing or damaged
-        self._open()
 
     def _open(self, kind: str):
         if kind not in self._segmenters:
@@ -43,6 +42,7 @@ class PersonSegmenter(ClosedAtExit):
                 output_confidence_masks=True, output_category_mask=False)
             with _native_stderr_silenced():
                 self._segmenters[kind] = vision.ImageSegmenter.create_from_options(options)
+            self._task_opened(self._segmenters[kind])
             self._last_ms[kind] = -1
         return self._segmenters[kind]
 
@@ -66,8 +66,6 @@ class PersonSegmenter(ClosedAtExit):
     def close(self) -> None:
         """Release MediaPipe's graphs; safe to call twice."""
         segmenters, self._segmenters = getattr(self, "_segmenters", {}), {}
-        self._closed()
         for segmenter in segmenters.values():
-            with _native_stderr_silenced():
-                segmenter.close()
+            self._close_task(segmenter)
 
