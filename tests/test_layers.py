@@ -2,6 +2,7 @@
 other, directly or around a loop, counting imports made inside functions too."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,8 +14,9 @@ REPO = Path(__file__).resolve().parent.parent
 
 def test_the_layer_contract_is_kept():
     lint = Path(sys.executable).with_name("lint-imports")
-    done = subprocess.run([str(lint), "--config", str(REPO / "pyproject.toml")], capture_output=True, text=True,
-                          cwd=REPO, timeout=300)
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}  # its banner draws with box characters, whatever the locale
+    done = subprocess.run([str(lint), "--config", str(REPO / "pyproject.toml")], capture_output=True,
+                          encoding="utf-8", errors="replace", cwd=REPO, timeout=300, env=env)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     assert "emocam layers KEPT" in done.stdout
 

@@ -192,7 +192,7 @@ def test_a_settings_change_is_applied_once_not_per_frame(astronaut, monkeypatch)
     pipeline = Pipeline(Settings(device="cpu", process_size=128), video_mode=False)
     classifier, stylizer, detector = pipeline.classifier, pipeline.stylizer, pipeline.detector
     calls = []
-    monkeypatch.setattr("emocam.pipeline.pipeline.style_vector", lambda *a: calls.append(a) or np.eye(26)[0])
+    monkeypatch.setattr("emocam.packs.multistyle.style_vector", lambda *a: calls.append(a) or np.eye(26)[0])
     pipeline.process(astronaut, 0.0)
     assert calls == []  # styles are not re-applied per frame
     changed = Settings(device="cpu", process_size=128, smoothing_s=2.0, blend_s=0.0, styles={"default": {"happy": 0}})
