@@ -103,7 +103,7 @@ class Settings:
     hold_s: float = setting(1.0, "with no face, keep the last emotion this long, then neutral", "Hold without faces",
                             "Emotion", cli="--hold", unit="s", low=0.0, high=3600.0, surfaces=(RENDER, LIVE, SAVED))
     crop_margin: float = setting(0.1, "how far the emotion crop reaches around the detected face box (share of its "
-                                 "side; chosen on real faces, see README)", "Emotion crop margin", "Emotion",
+                                 "side; chosen on real faces, see docs/training.md)", "Emotion crop margin", "Emotion",
                                  cli="--crop-margin", low=0.0, high=1.0, surfaces=(RENDER, LIVE, SAVED))
     max_miss_s: float = setting(0.7, "a face track survives misses this long", "Track survives", "Emotion",
                                 cli="--track-hold", unit="s", low=0.0, high=60.0, surfaces=(RENDER, LIVE, SAVED))

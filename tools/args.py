@@ -43,3 +43,17 @@ def one_line_errors(prog: str) -> Callable[[Callable[..., int]], Callable[..., i
         return wrapper
 
     return decorate
+
+
+def frame_sizes(text: str, smallest: int) -> list[tuple[int, int]]:
+    """'640x480,320x240' -> [(640, 480), (320, 240)]: each side at least `smallest` and a multiple of 4 (the
+    networks downsample by 4); EmocamError in one line otherwise."""
+    from emocam.errors import EmocamError
+
+    try:
+        sizes = [tuple(int(v) for v in s.lower().split("x")) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise EmocamError(f"--sizes {text!r}: use WIDTHxHEIGHT,...") from None
+    if not sizes or any(len(s) != 2 or min(s) < smallest or s[0] % 4 or s[1] % 4 for s in sizes):
+        raise EmocamError(f"--sizes {text!r}: each WIDTHxHEIGHT at least {smallest}x{smallest}, multiples of 4")
+    return sizes  # type: ignore[return-value]

@@ -23,7 +23,7 @@ from emocam.io.sources import SAMPLE_CLIP, VideoFileSource
 from emocam.packs.registry import load_pack
 from emocam.runtime import load_network
 from emocam.runtime import openvino as ov_backend
-from tools.args import ToolParser
+from tools.args import ToolParser, frame_sizes
 from tools.machine import CpuShare, machine_lines
 
 NETWORKS = ("multistyle26", "johnson", "transform")
@@ -103,12 +103,7 @@ def run(argv: Sequence[str]) -> int:
     networks = [n.strip() for n in args.networks.split(",") if n.strip()]
     if not networks or any(n not in NETWORKS for n in networks):
         raise EmocamError(f"--networks {args.networks!r}: use a comma list of {', '.join(NETWORKS)}")
-    try:
-        sizes = [tuple(int(v) for v in s.lower().split("x")) for s in args.sizes.split(",") if s.strip()]
-    except ValueError:
-        raise EmocamError(f"--sizes {args.sizes!r}: use WIDTHxHEIGHT,...") from None
-    if not sizes or any(len(s) != 2 or min(s) < 32 or s[0] % 4 or s[1] % 4 for s in sizes):
-        raise EmocamError(f"--sizes {args.sizes!r}: each WIDTHxHEIGHT at least 32x32, multiples of 4")
+    sizes = frame_sizes(args.sizes, 32)
     if not 1 <= args.runs <= 1000:
         raise EmocamError("--runs must be 1-1000")
     share = CpuShare()

@@ -18,7 +18,7 @@ import onnxruntime as ort
 from emocam.errors import EmocamError
 from emocam.modelstore import runtime
 from emocam.modelstore.manifest import find_model
-from tools.args import ToolParser
+from tools.args import ToolParser, frame_sizes
 from tools.machine import CpuShare, machine_lines
 
 
@@ -68,12 +68,7 @@ def run(argv: Sequence[str]) -> int:
     p.add_argument("--sizes", default="320x240,384x288,512x384,640x480", help="WIDTHxHEIGHT list, multiples of 4")
     p.add_argument("--runs", type=int, default=15)
     args = p.parse_args(list(argv))
-    try:
-        sizes = [tuple(int(v) for v in s.lower().split("x")) for s in args.sizes.split(",") if s.strip()]
-    except ValueError:
-        raise EmocamError(f"--sizes {args.sizes!r}: use WIDTHxHEIGHT,...") from None
-    if not sizes or any(len(s) != 2 or min(s) < 16 or s[0] % 4 or s[1] % 4 for s in sizes):
-        raise EmocamError(f"--sizes {args.sizes!r}: each WIDTHxHEIGHT at least 16x16, multiples of 4")
+    sizes = frame_sizes(args.sizes, 16)
     if not 1 <= args.runs <= 1000:
         raise EmocamError("--runs must be 1-1000")
     share = CpuShare()

@@ -171,10 +171,17 @@ def convert_emotion_model(hdf5: Path, out: Path, log: Log = print) -> float:
     sess = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
     got = sess.run(None, {sess.get_inputs()[0].name: x})[0]
     diff = float(np.abs(want - got).max())
-    if not diff < PARITY_TOL:
-        raise EmocamError(f"emotion model conversion failed parity: ONNX differs from Keras by {diff:.2e}")
+    return save_if_parity(data, out, diff, PARITY_TOL, f"emotion model ({hdf5.name})", "Keras", len(x), log)
+
+
+def save_if_parity(data: bytes, out: Path, diff: float, tolerance: float, what: str, source: str, images: int,
+                   log: Log) -> float:
+    """Write a converted model to `out` (whole or not at all) when it matched its source within `tolerance`;
+    returns the difference, or raises EmocamError in one line."""
+    if not diff < tolerance:
+        raise EmocamError(f"{what} conversion failed parity: ONNX differs from {source} by {diff:.2e}")
     tmp = out.with_name(out.name + ".part")
     tmp.write_bytes(data)
     os.replace(tmp, out)
-    log(f"converted {hdf5.name} to ONNX: parity vs Keras max abs diff {diff:.1e} on {len(x)} images")
+    log(f"converted {what} to ONNX: parity vs {source} max abs diff {diff:.1e} on {images} images")
     return diff

@@ -14,7 +14,7 @@ from typing import Callable
 import numpy as np
 
 from emocam.errors import EmocamError
-from emocam.modelstore.convert import _canonicalise
+from emocam.modelstore.convert import _canonicalise, save_if_parity
 
 Log = Callable[[str], None]
 
@@ -96,10 +96,4 @@ def convert_face_mesh(tflite: Path, out: Path, log: Log = print) -> float:
         want = tflite_run(tflite, x)
         got = sorted(sess.run(None, {sess.get_inputs()[0].name: x}), key=lambda a: -a.size)
         diff = max(diff, *(float(np.abs(w.ravel() - g.ravel()).max()) for w, g in zip(want, got)))
-    if not diff < PARITY_TOL:
-        raise EmocamError(f"face mesh conversion failed parity: ONNX differs from TFLite by {diff:.2e}")
-    tmp = out.with_name(out.name + ".part")
-    tmp.write_bytes(data)
-    os.replace(tmp, out)
-    log(f"converted {tflite.name} to ONNX: parity vs TFLite max abs diff {diff:.1e} on {len(batch)} images")
-    return diff
+    return save_if_parity(data, out, diff, PARITY_TOL, f"face mesh ({tflite.name})", "TFLite", len(batch), log)
