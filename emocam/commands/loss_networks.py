@@ -108,13 +108,7 @@ class VGG16Features(FeatureNet):
     @classmethod
     def from_file(cls, path: str | Path) -> "VGG16Features":
         """Load weights from a torchvision-format VGG16 state dict (``features.0.weight`` ...)."""
-        path = Path(path)
-        if not path.is_file():
-            raise EmocamError(f"VGG16 weights file not found: {path}")
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as exc:  # torch raises many types for a bad file
-            raise EmocamError(f"cannot read VGG16 weights {path}: {str(exc).splitlines()[0]}") from None
+        state = load_tensors(Path(path), "VGG16 weights")
         if isinstance(state, dict) and "state_dict" in state:
             state = state["state_dict"]
         if not isinstance(state, dict):
@@ -206,3 +200,14 @@ def default_layers(net: FeatureNet) -> tuple[list[str], list[str]]:
     if isinstance(net, VGG16Features):
         return ["relu2_2"], ["relu1_2", "relu2_2", "relu3_3", "relu4_3"]
     return ["r2"], list(RANDOM_LAYERS)
+
+
+def load_tensors(path: Path, what: str):
+    """A torch file of tensors (weights_only: it runs no code from the file); one line naming it when missing or
+    unreadable."""
+    if not path.is_file():
+        raise EmocamError(f"{what} file not found: {path}")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for a bad file
+        raise EmocamError(f"cannot read {what} {path}: {str(exc).splitlines()[0]}") from None

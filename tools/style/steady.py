@@ -153,14 +153,10 @@ def sha256(path: Path) -> str:
 
 def load_checkpoint(path: Path):
     """(SteadyNet in eval mode, checkpoint dict) from a ckpt.pt written by ``train``."""
-    torch = _torch()
+    from emocam.commands.loss_networks import load_tensors
+
     path = Path(path)
-    if not path.is_file():
-        raise EmocamError(f"checkpoint not found: {path}")
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises many types for a damaged file
-        raise EmocamError(f"cannot read checkpoint {path}: {str(exc).splitlines()[0]}") from None
+    ckpt = load_tensors(path, "checkpoint")
     if not isinstance(ckpt, dict) or ckpt.get("kind") != "steady" or "state_dict" not in ckpt:
         raise EmocamError(f"{path} is not a tools.style.steady checkpoint")
     net = build_net()
