@@ -100,7 +100,7 @@ def test_installed_wheel_fetches_and_reports_outside_checkout(installed, tmp_pat
     fetched = _run(installed, work, "models", "fetch")
     assert fetched.returncode == 0, fetched.stderr
     home = work / "data" / "emocam" / "models"
-    assert {p.name for p in home.iterdir()} == {*fetch.EXTRACTED, fetch.EMOTION_MODEL}
+    assert {p.name for p in home.iterdir()} == {*fetch.EXTRACTED, fetch.EMOTION_MODEL, fetch.MESH_MODEL}
     report = _run(installed, work, "info")
     assert report.returncode == 0, report.stdout
     assert f"models folder: {home} (emocam is installed as a package: the user data folder" in report.stdout
