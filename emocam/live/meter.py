@@ -31,5 +31,7 @@ class FpsMeter:
         return (len(self._times) - 1) / span if span > 0 else 0.0
 
     def _forget(self, now: float) -> None:
-        while self._times and now - self._times[0] > self.window_s:
+        """Drop frames older than the window, but keep the last three: a source slower than a frame a second
+        (an overloaded machine) must still be measurable, or a recording waiting for the rate never starts."""
+        while len(self._times) > 3 and now - self._times[0] > self.window_s:
             self._times.popleft()

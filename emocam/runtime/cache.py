@@ -9,6 +9,7 @@ folder only costs the next start its preparation again.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import functools
 import hashlib
 import json
@@ -16,7 +17,9 @@ import os
 import shutil
 import struct
 import tempfile
+import threading
 from pathlib import Path
+from typing import Iterator
 
 from emocam.modelstore.manifest import sha256_file
 from emocam.modelstore.onnx_dims import free_axes
@@ -39,6 +42,52 @@ def cache_root() -> Path:
 def model_dir(path: Path) -> Path:
     """The cache folder of one model file: named by its sha256 (first 16 hex digits)."""
     return cache_root() / "models" / sha256_file(path)[:16]
+
+
+_IN_PROCESS = threading.RLock()
+_held = threading.local()  # this thread's depth of `loading` (a load compiles inside its own lock)
+
+
+@contextlib.contextmanager
+def loading(path: Path) -> Iterator[None]:
+    """Held while a backend loads `path`: one load at a time in the process, and per model across processes.
+
+    The backends write their own cache entries in place (OpenVINO's compiled blob, onnxruntime's optimised
+    graph): a process that mapped a half-written blob died of SIGBUS when several started at once, and two
+    threads compiling at once deadlocked inside OpenVINO's bindings. Loads after the first are cache hits, so
+    waiting costs little. Without a writable cache folder there is nothing to guard across processes."""
+    with _IN_PROCESS:
+        if getattr(_held, "depth", 0):  # already held by this thread: a second flock would wait on itself
+            yield
+            return
+        try:
+            folder = model_dir(Path(path))
+            folder.mkdir(parents=True, exist_ok=True)
+            handle = open(folder / ".lock", "a+b")
+        except OSError:
+            yield
+            return
+        with handle:
+            _lock_file(handle, True)
+            _held.depth = 1
+            try:
+                yield
+            finally:
+                _held.depth = 0
+                _lock_file(handle, False)
+
+
+def _lock_file(handle, lock: bool) -> None:
+    """An exclusive advisory lock on an open file (flock on POSIX, msvcrt on Windows)."""
+    try:
+        import fcntl
+
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX if lock else fcntl.LOCK_UN)
+    except ImportError:
+        import msvcrt
+
+        handle.seek(0)
+        msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK if lock else msvcrt.LK_UNLCK, 1)
 
 
 def write_atomic(path: Path, data: bytes) -> bool:

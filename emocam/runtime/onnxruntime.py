@@ -77,6 +77,17 @@ def load(path: Path, device: str, precision: str, threads: int | None = None,
         raise EmocamError(f"--device cuda: CUDA is not usable here (onnxruntime: {ort_runtime.cuda_status()[1]}); "
                           "use --device cpu or auto")
     providers = [ort_runtime.CUDA, ort_runtime.CPU] if device == "cuda" else [ort_runtime.CPU]
+    with cache.loading(p):  # the optimised graph is written in place: one process at a time
+        session = _session(p, model, device, threads, providers)
+    used = "cuda" if ort_runtime.CUDA in session.get_providers() else "cpu"
+    if used != device:
+        raise EmocamError(f"--device {device}: onnxruntime fell back to CPU for {p.name}; use --device cpu or auto")
+    half = any(i.type == "tensor(float16)" for i in session.get_inputs())  # an fp16 file runs in fp16
+    return OrtNetwork(session, Ran(NAME, used, "fp16" if half else "fp32"))
+
+
+def _session(p: Path, model: Path, device: str, threads: int | None, providers: list[str]) -> ort.InferenceSession:
+    """A session on the cached optimised graph when there is one, else on the prepared graph (caching it)."""
     session = None
     optimized = _optimized_path(model, device) if model != p else None
     if optimized is not None and optimized.is_file():
@@ -99,8 +110,4 @@ def load(path: Path, device: str, precision: str, threads: int | None = None,
                 msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         if session is None:
             raise EmocamError(f"cannot load model {p}: {msg}")
-    used = "cuda" if ort_runtime.CUDA in session.get_providers() else "cpu"
-    if used != device:
-        raise EmocamError(f"--device {device}: onnxruntime fell back to CPU for {p.name}; use --device cpu or auto")
-    half = any(i.type == "tensor(float16)" for i in session.get_inputs())  # an fp16 file runs in fp16
-    return OrtNetwork(session, Ran(NAME, used, "fp16" if half else "fp32"))
+    return session

@@ -139,10 +139,11 @@ class OvNetwork(Network):
         if request is None:
             if len(self._requests) >= MAX_SHAPES:
                 self._requests.pop(next(iter(self._requests)))
-            model = self.model.clone()
-            model.reshape({name: list(shape) for name, shape in key})
             try:
-                compiled = core().compile_model(model, OV_DEVICES[self.device], self.config)
+                with cache.loading(self.source):  # compiling reads and writes the blob cache
+                    model = self.model.clone()
+                    model.reshape({name: list(shape) for name, shape in key})
+                    compiled = core().compile_model(model, OV_DEVICES[self.device], self.config)
             except Exception as exc:  # noqa: BLE001 - OpenVINO raises RuntimeError with a long trace
                 first = _reason(exc)
                 raise EmocamError(f"OpenVINO cannot compile {self.source.name} for {self.device}: {first[:200]}") from None
@@ -168,6 +169,11 @@ def load(path: Path, device: str, precision: str, threads: int | None = None,
     p = Path(path)
     if not p.is_file():
         raise EmocamError(f"model file {p} not found")
+    with cache.loading(p):
+        return _load(p, device, precision, threads, axes)
+
+
+def _load(p: Path, device: str, precision: str, threads: int | None, axes: dict[str, dict[int, str]] | None) -> OvNetwork:
     try:
         model = core().read_model(str(cache.prepared(p, axes)))
     except EmocamError:
