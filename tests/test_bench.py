@@ -9,7 +9,7 @@ import pytest
 
 from emocam.labels import EMOTIONS
 from emocam.runtime import plan
-from tools import bench
+from tools.bench import frame_loop as bench
 
 TINY = ["--frames", "3", "--warmup", "1", "--sizes", "320x240", "--process-sizes", "128", "--devices", "cpu"]
 
@@ -181,10 +181,10 @@ def test_backends_bad_options_exit_2_with_one_line(argv, capsys):
 
 def test_gpu_check_without_cuda_is_one_line(capsys):
     from emocam.modelstore.runtime import cuda_status
-    from tools import gpu_check
+    from tools.bench import gpu_check
 
     if cuda_status()[0]:
-        pytest.skip("CUDA is usable here: run python -m tools.gpu_check itself")
+        pytest.skip("CUDA is usable here: run python -m tools.bench.gpu_check itself")
     assert gpu_check.main([]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("gpu_check: error: CUDA is not usable here")

@@ -2,7 +2,7 @@
 
 Without `keep_big_blocks_mapped`, glibc raises its mmap threshold on the first free of a big block, and the
 next 1.1 MB frame comes from an arena, where it stays resident after it is freed: the live window grew about
-1 MB per recording that way (see emocam/live/memory.py and tools/soak.py for the measurement)."""
+1 MB per recording that way (see emocam/live/memory.py and tools/soak/run.py for the measurement)."""
 from __future__ import annotations
 
 import subprocess

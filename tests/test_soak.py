@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.soak_report import Sample, slope_per_minute, verdict
+from tools.soak.report import Sample, slope_per_minute, verdict
 
 
 def _sample(minute, mb, kind="stop", pack="default", recordings=0):

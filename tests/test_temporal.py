@@ -10,7 +10,7 @@ from emocam.labels import EMOTIONS
 from emocam.pipeline.style import Stylizer
 from emocam.packs.registry import load_pack
 from emocam.pipeline.temporal import MODES, TemporalParams, TemporalStyler
-from tools.video_quality import FlickerReference, sharpness
+from tools.common.video_quality import FlickerReference, sharpness
 
 PROCESS = 160  # small enough to keep the network fast on a 2-core CPU
 

@@ -2,28 +2,22 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from emocam.errors import EmocamError
-from emocam.labels import EMOTIONS
-from emocam.packs.multistyle import MULTISTYLE_COUNT
-from emocam.packs.base import StylePack
+from emocam.packs.base import KINDS, EditorView, StylePack
 from emocam.packs.registry import load_pack
 
 
 @dataclass
 class PackInfo:
-    name: str
-    kind: str
-    mapping: dict[str, object]  # emotion -> style index (multistyle) or model file name
-    choices: int  # styles to pick from (multistyle), else 0
-    editable: bool
+    """A pack and what the editor shows of it; what that is, its kind says (PackKind.editor_view)."""
+
     pack: StylePack
-    pictures: dict[str, Path] | None = None  # a pictures pack: emotion -> its (first) picture; None otherwise
+    view: EditorView
 
 
 def list_packs() -> list[str]:
@@ -38,28 +32,12 @@ def list_packs() -> list[str]:
 def pack_info(name: str, overrides: dict[str, int]) -> PackInfo:
     """Pack `name` as the editor shows it: `overrides` (emotion -> style index) over the pack's own styles."""
     pack = load_pack(name)
-    if pack.kind == "multistyle":
-        mapping = {e: overrides.get(e, int(np.argmax(pack.styles[e]))) for e in EMOTIONS}
-        return PackInfo(pack.name, pack.kind, mapping, MULTISTYLE_COUNT, True, pack)
-    if pack.kind == "pictures":  # each emotion's picture (or the emotion it follows); pictures are dropped in
-        from emocam.packs.pictures import fallback_source, pack_pictures
-
-        listed = pack_pictures(pack.raw, pack.folder)
-        follows = {e: f"as {s if s == 'neutral' else 'the mean'}" for e, s in fallback_source(set(listed)).items()}
-        mapping = {e: " + ".join(p.name for p, _ in listed[e]) if e in listed else follows[e] for e in EMOTIONS}
-        return PackInfo(pack.name, pack.kind, mapping, 0, False, pack, {e: b[0][0] for e, b in listed.items()})
-    return PackInfo(pack.name, pack.kind, {e: pack.models[e].name for e in EMOTIONS}, 0, False, pack)
+    return PackInfo(pack, KINDS[pack.kind].editor_view(pack, overrides))
 
 
 def thumbnail_jobs(info: PackInfo) -> list[tuple[object, StylePack, np.ndarray]]:
-    """(key, pack variant, emotion weights) for one thumbnail each: one per style, or one per emotion."""
-    onehot = np.eye(len(EMOTIONS), dtype=np.float32)
-    if info.kind == "multistyle":
-        neutral = onehot[EMOTIONS.index("neutral")]
-        styles = np.eye(MULTISTYLE_COUNT, dtype=np.float32)
-        return [(i, dataclasses.replace(info.pack, styles={e: styles[i] for e in EMOTIONS}), neutral)
-                for i in range(MULTISTYLE_COUNT)]
-    return [(e, info.pack, onehot[k]) for k, e in enumerate(EMOTIONS)]
+    """(key, pack variant, emotion weights) for one thumbnail each, as the pack's kind lays them out."""
+    return KINDS[info.pack.kind].thumbnail_jobs(info.pack)
 
 
 def picture_thumbnail(path: Path, side: int) -> np.ndarray | None:

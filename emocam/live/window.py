@@ -256,9 +256,10 @@ class MainWindow(QMainWindow):
         except EmocamError as exc:
             self.video.set_banner(str(exc))
             return
-        pictures = None if info.pictures is None else \
-            {e: t for e, p in info.pictures.items() if (t := picture_thumbnail(p, 2 * THUMB)) is not None}
-        self.side.style_editor.set_pack(info.mapping, info.choices, info.editable, pictures)
+        view = info.view
+        pictures = None if view.pictures is None else \
+            {e: t for e, p in view.pictures.items() if (t := picture_thumbnail(p, 2 * THUMB)) is not None}
+        self.side.style_editor.set_pack(view.mapping, view.choices, view.editable, pictures)
         self.controller.thumbnails.render(info, self.settings.device)
 
     # --- window ------------------------------------------------------------------------------------------------

@@ -2,8 +2,9 @@
 
 A pack kind is one module (multistyle.py, per_emotion.py, pictures.py) that registers itself here with
 `register`: it reads and checks its pack.json (`parse`), loads its networks (`load`), runs them on a frame
-(`run`), says what look a blend of emotions asks for (`look`), and what a frame costs (`cost`). The
-stylizer and the registry only call this interface, so a new kind touches its own module and nothing else.
+(`run`), says what look a blend of emotions asks for (`look`), what a frame costs (`cost`), and what the live
+style editor shows of it (`editor_view`, `thumbnail_jobs`). The stylizer, the registry and the live window only
+call this interface, so a new kind touches its own module and nothing else.
 """
 from __future__ import annotations
 
@@ -32,6 +33,16 @@ class StylePack:
     raw: dict = field(default_factory=dict)
 
 
+@dataclass
+class EditorView:
+    """What the live style editor shows of a pack, and what it lets the user choose there."""
+
+    mapping: dict[str, object]  # emotion -> its style as shown: a style index (multistyle), a file name, pictures
+    choices: int = 0  # styles to choose from (multistyle), else 0
+    editable: bool = False  # whether the editor's choices change the pack's styles (see PackKind.choose_styles)
+    pictures: dict[str, Path] | None = None  # emotion -> its (first) style picture, for a pictures pack
+
+
 class PackKind(ABC):
     """One kind of pack: how its pack.json reads, how its networks load and run."""
 
@@ -53,6 +64,15 @@ class PackKind(ABC):
     def choose_styles(self, pack: StylePack, choices: dict[str, object]) -> None:
         """Take the style editor's choices (emotion -> style) over the pack's own; kinds without styles to choose
         ignore them."""
+
+    @abstractmethod
+    def editor_view(self, pack: StylePack, choices: dict[str, int]) -> EditorView:
+        """What the style editor shows of the pack, with the user's `choices` (emotion -> style) where it takes any."""
+
+    def thumbnail_jobs(self, pack: StylePack) -> list[tuple[object, StylePack, np.ndarray]]:
+        """(key, pack variant, emotion weights) for each thumbnail the editor shows: here one per emotion."""
+        onehot = np.eye(len(EMOTIONS), dtype=np.float32)
+        return [(e, pack, onehot[k]) for k, e in enumerate(EMOTIONS)]
 
     def look(self, pack: StylePack, emotion_weights: np.ndarray) -> np.ndarray:
         """What the network is asked for: the blended style vector. Emotions that share a style blend into the same

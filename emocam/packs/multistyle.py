@@ -5,6 +5,7 @@ The network takes `image` [1,3,H,W] 0..1 and `style_weights` [26]; an emotion ch
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -13,7 +14,7 @@ import numpy as np
 
 from emocam.errors import EmocamError
 from emocam.labels import EMOTIONS
-from emocam.packs.base import PackKind, StylePack, blend, register
+from emocam.packs.base import EditorView, PackKind, StylePack, blend, register
 from emocam.packs.checks import check_emotion_keys, check_image_input, input_names, resolve_file
 from emocam.runtime import Network, load_network
 
@@ -73,6 +74,18 @@ class Multistyle(PackKind):
         """The style editor's choices (emotion -> style index or blend) over the pack's own mapping."""
         for emotion in EMOTIONS:
             pack.styles[emotion] = style_vector(choices.get(emotion, pack.raw["styles"][emotion]), emotion, pack.folder)
+
+    def editor_view(self, pack: StylePack, choices: dict[str, int]) -> EditorView:
+        """Each emotion's strongest style, or the one chosen for it; any of the 26 styles can be chosen."""
+        mapping = {e: choices.get(e, int(np.argmax(pack.styles[e]))) for e in EMOTIONS}
+        return EditorView(mapping, MULTISTYLE_COUNT, editable=True)
+
+    def thumbnail_jobs(self, pack: StylePack) -> list[tuple[object, StylePack, np.ndarray]]:
+        """One thumbnail per style (the editor chooses among styles, not emotions), each asked for as neutral."""
+        neutral = np.eye(len(EMOTIONS), dtype=np.float32)[EMOTIONS.index("neutral")]
+        styles = np.eye(MULTISTYLE_COUNT, dtype=np.float32)
+        return [(i, dataclasses.replace(pack, styles={e: styles[i] for e in EMOTIONS}), neutral)
+                for i in range(MULTISTYLE_COUNT)]
 
     def run(self, pack: StylePack, networks: dict[str, Network], x: np.ndarray, emotion_weights: np.ndarray) -> np.ndarray:
         weights = np.asarray(blend(pack, emotion_weights), np.float32)

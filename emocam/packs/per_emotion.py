@@ -11,7 +11,7 @@ import numpy as np
 
 from emocam.errors import EmocamError
 from emocam.labels import EMOTIONS
-from emocam.packs.base import PackKind, StylePack, register
+from emocam.packs.base import EditorView, PackKind, StylePack, register
 from emocam.packs.checks import check_emotion_keys, check_image_input, input_names, resolve_file
 from emocam.runtime import Network, load_network
 
@@ -41,6 +41,10 @@ class PerEmotion(PackKind):
         for emotion, path in pack.models.items():
             check_image_input(networks[emotion], path)
         return networks
+
+    def editor_view(self, pack: StylePack, choices: dict[str, int]) -> EditorView:
+        """Each emotion's network file: the networks are fixed, so nothing to choose."""
+        return EditorView({e: pack.models[e].name for e in EMOTIONS})
 
     def run(self, pack: StylePack, networks: dict[str, Network], x: np.ndarray, emotion_weights: np.ndarray) -> np.ndarray:
         """Crossfade the outputs of the networks in play."""

@@ -32,7 +32,7 @@ from emocam.labels import EMOTIONS
 from emocam.modelstore.manifest import find_model, sha256_file
 from emocam.runtime import Network, load_network
 from emocam.io.sources import read_image
-from emocam.packs.base import PackKind, StylePack, blend, register
+from emocam.packs.base import EditorView, PackKind, StylePack, blend, register
 
 KIND = "pictures"
 PREDICT_MODEL, TRANSFORM_MODEL = "arbitrary_predict.onnx", "arbitrary_transform.onnx"
@@ -247,6 +247,13 @@ class Pictures(PackKind):
 
     def load(self, pack: StylePack, device: str, precision: str) -> dict[str, Network]:
         return {"*": transform_network(pack.models["*"], device, precision)}
+
+    def editor_view(self, pack: StylePack, choices: dict[str, int]) -> EditorView:
+        """Each emotion's picture(s), or the emotion it follows: pictures are dropped in, not chosen from a list."""
+        listed = pack_pictures(pack.raw, pack.folder)
+        follows = {e: f"as {s if s == 'neutral' else 'the mean'}" for e, s in fallback_source(set(listed)).items()}
+        mapping = {e: " + ".join(p.name for p, _ in listed[e]) if e in listed else follows[e] for e in EMOTIONS}
+        return EditorView(mapping, pictures={e: b[0][0] for e, b in listed.items()})
 
     def run(self, pack: StylePack, networks: dict[str, Network], x: np.ndarray, emotion_weights: np.ndarray) -> np.ndarray:
         """Blend the pictures' style vectors: one transform run, no predictor."""

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from emocam.errors import EmocamError
-from tools.args import ToolParser
+from tools.common.args import ToolParser
 from tools.emotion import report
 from tools.emotion.formats import load_dataset
 from tools.emotion.data import (CROP_MARGIN, EMOTIONS, FORMATS, SPLITS, assign_split, limit_per_class,

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from emocam.errors import EmocamError
-from tools.args import ToolParser, one_line_errors
+from tools.common.args import ToolParser, one_line_errors
 from tools.emotion.data import EMOTIONS
 
 # Imbalanced on purpose (like ExpW and FER2013: few disgust and fear faces) so balancing has work.

@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 
 from emocam.errors import EmocamError
-from tools.args import ToolParser
+from tools.common.args import ToolParser
 from tools.emotion import report
 from tools.emotion.formats import load_dataset
 from tools.emotion.data import (CROP_MARGIN, EMOTIONS, FORMATS, SPLITS, TEST, TRAIN, VAL, EmotionSet,

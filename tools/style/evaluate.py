@@ -13,7 +13,7 @@ Per network, on the same inputs for student and teacher:
 * ``face_kept``: fraction of faces found in the input (MediaPipe, emocam.pipeline.faces) still found after styling
   (IoU > 0.5); ``emotion_score``: seed 002's emotion score, the cosine similarity of the FER emotion
   probabilities (emocam.pipeline.emotion, emotion_fer_minixception.onnx) of the input face and the stylized face.
-* ``flicker``: warping error on a clip as defined in tools.video_quality (the same measure as the temporal
+* ``flicker``: warping error on a clip as defined in tools.common.video_quality (the same measure as the temporal
   bench): flow between consecutive input frames, output t+1 warped onto t, mean |difference| (0..1) on pixels
   whose forward-backward flow agrees, scene-cut pairs left out; ``flicker_ratio`` divides it by the input clip's
   own warping error (1 = no flicker added), with Farneback flow; ``flicker_ratio_dis`` the same with DIS flow.
@@ -35,9 +35,9 @@ import numpy as np
 from emocam.errors import EmocamError
 from emocam.labels import EMOTIONS
 from emocam.io.sources import SAMPLE_CLIP, open_source
-from tools.args import ToolParser, one_line_errors
+from tools.common.args import ToolParser, one_line_errors
 from tools.style.measures import FaceCheck, GramDistance, psnr
-from tools.video_quality import FlickerReference, PairFlow, pair_flows, warping_error  # noqa: F401 (re-exported)
+from tools.common.video_quality import FlickerReference, PairFlow, pair_flows, warping_error  # noqa: F401 (re-exported)
 
 STILL_FRAMES = (0, 60, 150, 180)  # frames of the sample clip with faces
 
@@ -106,7 +106,7 @@ def _resize(img: np.ndarray, long_side: int | None) -> np.ndarray:
 
 
 def flows(frames: list[np.ndarray]) -> list[PairFlow]:
-    """Farneback flows of consecutive input frames (see tools.video_quality)."""
+    """Farneback flows of consecutive input frames (see tools.common.video_quality)."""
     return pair_flows(frames, "farneback")
 
 

@@ -26,7 +26,7 @@ import numpy as np
 
 from emocam.errors import EmocamError
 from emocam.labels import EMOTIONS
-from tools.args import ToolParser, one_line_errors
+from tools.common.args import ToolParser, one_line_errors
 
 OPSET = 17
 FP32_TOL = 1e-4

@@ -21,7 +21,7 @@ from emocam.packs.authoring import new_pack
 from emocam.packs.pictures import read_picture
 from emocam.pipeline.style import Stylizer
 from emocam.packs.registry import load_pack
-from tools.args import ToolParser, one_line_errors
+from tools.common.args import ToolParser, one_line_errors
 from tools.style.sheet import default_photo, save_sheet
 
 OPENCV_DATA = Path("/usr/share/doc/opencv-doc/examples/data")  # Debian's opencv-doc

@@ -23,7 +23,7 @@ from emocam.io.sources import read_image
 from emocam.packs.base import StylePack
 from emocam.pipeline.style import Stylizer, processing_shape
 from emocam.packs.registry import load_pack
-from tools.args import ToolParser, one_line_errors
+from tools.common.args import ToolParser, one_line_errors
 
 # skimage.data.astronaut() (NASA portrait of Eileen Collins, public domain): face and shoulders
 ASTRONAUT_CROP = (84, 0, 372, 336)  # x0, y0, x1, y1

@@ -41,7 +41,7 @@ from typing import Sequence
 import numpy as np
 
 from emocam.errors import EmocamError
-from tools.args import ToolParser, one_line_errors
+from tools.common.args import ToolParser, one_line_errors
 
 NUM_STYLES = 26
 DEFAULT_PACK_STYLES = (20, 13, 6, 5, 19, 3, 18)  # the `default` pack's style per emotion

@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from emocam.errors import EmocamError
-from tools.args import ToolParser, one_line_errors
+from tools.common.args import ToolParser, one_line_errors
 from tools.style.steady import DEFAULT_PACK_STYLES, NUM_STYLES, held_back_photos
 
 EVAL_SIDE = 480
@@ -95,7 +95,7 @@ def pan_rows(teacher: OrtNet, student: OrtNet, styles: Sequence[int], count: int
     """Per style: flicker of per-frame teacher and student on a pan, over the teacher's (and the student's) oracle,
     and the student's per-frame sharpness over the teacher's."""
     from tools.temporal.clips import pan_with_oracle
-    from tools.video_quality import FlickerReference, sharpness
+    from tools.common.video_quality import FlickerReference, sharpness
 
     clip, _ = pan_with_oracle(lambda c: c, count=count, photo=photo)
     reference = FlickerReference(clip)
@@ -180,7 +180,7 @@ def peer_rows(teacher: OrtNet, student: OrtNet, peer: str, clips: Sequence[str],
 
     from emocam.pipeline.temporal import TemporalStyler
     from tools.temporal.clips import load_clip
-    from tools.video_quality import FlickerReference, sharpness
+    from tools.common.video_quality import FlickerReference, sharpness
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -27,7 +27,7 @@ import numpy as np
 
 from emocam.errors import EmocamError
 from emocam.io.sources import read_image
-from tools.args import ToolParser, one_line_errors
+from tools.common.args import ToolParser, one_line_errors
 from tools.style.content import ContentSampler, image_tensor, load_content
 
 

@@ -28,8 +28,8 @@ from emocam.packs.registry import load_pack
 from emocam.packs.multistyle import style_vector
 from emocam.pipeline.temporal import MODES, TemporalParams, TemporalStyler
 from tools.temporal import clips as temporal_clips
-from tools.video_quality import FlickerReference, sharpness
-from tools.args import one_line_errors
+from tools.common.video_quality import FlickerReference, sharpness
+from tools.common.args import one_line_errors
 
 DEFAULT_CONFIGS = ("off@full,stable@full,keyframe@full,off@384,guided@384,stable@384,keyframe@384,"
                    "off@256,guided@256,stable@256,keyframe@256,naive@256")

@@ -7,7 +7,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from tools.video_quality import pair_flows
+from tools.common.video_quality import pair_flows
 
 STRIP_ROWS = ("off@full", "off@256", "stable@256", "keyframe@full")
 PLOT_LINES = ("off@full", "off@256", "guided@256", "stable@256", "keyframe@full", "stable@384")

@@ -17,10 +17,10 @@ from typing import Sequence
 
 from emocam.errors import EmocamError
 from tools.temporal import clips as temporal_clips
-from tools.args import ToolParser, one_line_errors
-from tools.machine import machine_lines
+from tools.common.args import ToolParser, one_line_errors
+from tools.common.machine import machine_lines
 from tools.temporal.bench import CachedNetwork
-from tools.video_quality import FlickerReference, sharpness
+from tools.common.video_quality import FlickerReference, sharpness
 
 GOAL = 4.0  # the flicker goal (times the input's own warping error), with both flows
 FRAME_LONG_SIDE = temporal_clips.SIZE[0]  # a processing size is relative to the 640 px frame

@@ -35,9 +35,9 @@ from emocam.errors import EmocamError
 from emocam.labels import EMOTIONS
 from emocam.io.sources import SAMPLE_CLIP, open_source
 from tools.temporal.bench import Config, parse_configs
-from tools.video_quality import FlickerReference, sharpness
-from tools.args import ToolParser, one_line_errors
-from tools.machine import CpuShare, machine_lines
+from tools.common.video_quality import FlickerReference, sharpness
+from tools.common.args import ToolParser, one_line_errors
+from tools.common.machine import CpuShare, machine_lines
 
 
 def timed(command: list[str]) -> dict:

@@ -3,7 +3,7 @@ session: it has none). It checks that every network really runs on the CUDA prov
 CPU), then measures `emocam render`'s loop and the live window at 1280x720 and 1920x1080 with full-size
 stylization, and the live window's capture-to-screen latency.
 
-    python -m tools.gpu_check [--frames 60] [--live-seconds 12] [--markdown gpu.md]
+    python -m tools.bench.gpu_check [--frames 60] [--live-seconds 12] [--markdown gpu.md]
 
 Exit 0 when every network ran on CUDA, 2 (one line) when CUDA is not usable here.
 """
@@ -25,9 +25,9 @@ from emocam.pipeline.emotion import DEFAULT_EMOTION_MODEL, EmotionClassifier
 from emocam.packs.pictures import TRANSFORM_MODEL, transform_network
 from emocam.pipeline.style import Stylizer
 from emocam.packs.registry import load_pack
-from tools import bench
-from tools.args import one_line_errors
-from tools.machine import machine_lines
+from tools.bench import frame_loop as bench
+from tools.common.args import one_line_errors
+from tools.common.machine import machine_lines
 
 SIZES = ((1280, 720), (1920, 1080))
 
@@ -66,7 +66,7 @@ def live_run(clip: Path, seconds: float) -> str:
 
 @one_line_errors("gpu_check")
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m tools.gpu_check", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m tools.bench.gpu_check", description=__doc__.split("\n")[0])
     p.add_argument("--frames", type=int, default=60, help="measured render frames per size (default 60)")
     p.add_argument("--live-seconds", type=float, default=12.0, help="seconds of live window per size (default 12)")
     p.add_argument("--markdown", type=Path, help="also write the results here")

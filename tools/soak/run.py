@@ -24,8 +24,8 @@ import time
 from pathlib import Path
 
 from emocam.io.sources import SAMPLE_CLIP
-from tools.args import ToolParser, one_line_errors, positive_number
-from tools.soak_report import Sample, SoakLog, native_threads, rss_mb, verdict
+from tools.common.args import ToolParser, one_line_errors, positive_number
+from tools.soak.report import Sample, SoakLog, native_threads, rss_mb, verdict
 
 PACKS = ("default", "johnson-distilled")
 MODES = (("frame", "stable"), ("person", "guided"), ("background", "keyframe"), ("frame", "off"))  # regions, temporal

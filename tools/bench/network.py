@@ -18,8 +18,8 @@ import onnxruntime as ort
 from emocam.errors import EmocamError
 from emocam.modelstore import runtime
 from emocam.modelstore.manifest import find_model
-from tools.args import ToolParser, frame_sizes
-from tools.machine import CpuShare, machine_lines
+from tools.common.args import ToolParser, frame_sizes
+from tools.common.machine import CpuShare, machine_lines
 
 
 def _session(model: str | bytes) -> ort.InferenceSession:

@@ -1,6 +1,6 @@
 """Cost of each region mode against `frame`, interleaved frame by frame so a busy machine's load hits all alike.
 
-    python -m tools.region_cost [--width 1280] [--frames 24] [--device cpu]
+    python -m tools.bench.region_cost [--width 1280] [--frames 24] [--device cpu]
 
 Two inputs: the bundled sample clip (one or two faces, one emotion on screen) and two real people with
 different emotions side by side (the astronaut, happy, and Grace Hopper, neutral: two styles on screen).
@@ -8,7 +8,7 @@ Per mode: the median ms of the whole pipeline step, the median ms the region sta
 network (segmentation, masks, compositing) and the style network runs per frame. Temporal mode is `off` for
 all, so only the regions differ.
 
-`--flicker` also measures how steady each mode is: the flicker ratio of tools.video_quality (output warping
+`--flicker` also measures how steady each mode is: the flicker ratio of tools.common.video_quality (output warping
 error over the input's own, 1 = no flicker added; Farneback and DIS flow) on consecutive sample clip frames
 with the default `--temporal stable`, so moving masks that jitter or trail would show as extra flicker.
 """
@@ -25,7 +25,7 @@ import numpy as np
 from emocam.pipeline.pipeline import Pipeline
 from emocam.pipeline.regions import MODES
 from emocam.settings import Settings
-from tools.bench import sample_frames
+from tools.bench.frame_loop import sample_frames
 
 
 def two_people(width: int) -> np.ndarray:
@@ -63,7 +63,7 @@ def flicker(count: int, long_side: int = 320) -> dict[str, dict[str, float]]:
     """Flicker ratios per region mode on `count` consecutive sample clip frames (temporal stable)."""
     from emocam.io.sources import SAMPLE_CLIP
     from tools.style.evaluate import read_frames
-    from tools.video_quality import FlickerReference
+    from tools.common.video_quality import FlickerReference
 
     frames = read_frames(SAMPLE_CLIP, count, long_side, start=120)  # the pan to two faces
     reference = FlickerReference(frames)
@@ -79,7 +79,7 @@ def flicker(count: int, long_side: int = 320) -> dict[str, dict[str, float]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.region_cost", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.bench.region_cost", description=__doc__.split("\n")[0])
     parser.add_argument("--width", type=int, default=1280, help="input width in px (default 1280)")
     parser.add_argument("--frames", type=int, default=24, help="frames per input (default 24, 3 of them warm-up)")
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
