@@ -1,11 +1,11 @@
 """The one factory for the pipeline's network-holding parts: the emotion classifier, the stylizer, the detector.
 
 They are held in one `Networks` that several stages share (the classifier serves the expression and classify
-stages, the stylizer the style and regions stages), so a change rebuilds each part once, with no half-swapped
-state. `Pipeline` asks the factory for each part it (re)builds. A batch worker gives every chunk's pipeline the same factory made
-with `keep=True`: the networks then load once per worker and are reused for every chunk with the same settings,
-with no subclass of the pipeline. The MediaPipe detector is always made new: it is cheap (~10 ms) and its VIDEO
-mode needs timestamps that start again with each chunk.
+stages, the stylizer the style and regions stages), so a change rebuilds each part once. `Pipeline` asks the
+factory for each part it (re)builds. A batch worker gives every chunk's pipeline the same factory made with
+`keep=True`: the networks then load once per worker and are reused for every chunk with the same settings, with
+no subclass of the pipeline. The MediaPipe detector is always made new: it is cheap (~10 ms) and its VIDEO mode
+needs timestamps that start again with each chunk.
 """
 from __future__ import annotations
 

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from emocam.errors import EmocamError
 from emocam.labels import EMOTIONS
 from emocam.packs.base import StylePack
 from emocam.pipeline.components import Components, Networks, rebuilt_by

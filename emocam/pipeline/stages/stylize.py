@@ -44,7 +44,8 @@ class StyleStage(Stage):
         if s.strength <= 0:
             frame.output = image
             return
-        frame.output, temporal = self.temporal.process(  # the engine decides how the small stylization becomes this frame
+        # the temporal engine decides how the small stylization becomes this frame
+        frame.output, temporal = self.temporal.process(
             image, lambda small: stylizer.stylize(small, weights, None, 1.0), s.process_size or None,
             style=stylizer.look(weights))
         if s.strength < 1:  # mixed at full size, so the original's detail stays sharp
