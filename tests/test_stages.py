@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import onnx
@@ -14,7 +15,8 @@ from emocam.runtime import plan
 from emocam.pipeline.faces import Face, FaceDetector, square_crop
 from emocam.labels import EMOTIONS
 from emocam.modelstore.manifest import find_model
-from emocam.pipeline.pipeline import Pipeline
+from emocam.pipeline.pipeline import STAGES, Pipeline
+from emocam.pipeline.stages.base import FrameState, Stage
 from emocam.io.sources import open_source
 from emocam.pipeline.style import EmotionBlend, Stylizer, processing_shape
 from emocam.packs.registry import load_pack
@@ -215,3 +217,64 @@ def test_a_failed_rebuild_keeps_the_running_pipeline(astronaut):
     assert pipeline.stylizer is stylizer and pipeline.settings.pack == "default"
     assert pipeline.process(astronaut, 0.0).output.shape == astronaut.shape
     pipeline.close()
+
+
+def _logged(kind: type[Stage], log: list[tuple[str, str]]) -> type[Stage]:
+    """A test double: the real stage `kind`, noting each call of its lifecycle in `log`."""
+
+    class Logged(kind):  # type: ignore[valid-type, misc]
+        def run(self, frame: FrameState) -> None:
+            log.append(("run", kind.__name__))
+            super().run(frame)
+
+        def reset(self) -> None:
+            log.append(("reset", kind.__name__))
+            super().reset()
+
+        def close(self) -> None:
+            log.append(("close", kind.__name__))
+            super().close()
+
+    return Logged
+
+
+class Mirror(Stage):
+    """A stage added by the list alone: the stylized frame mirrored left to right."""
+
+    timing = "mirror"
+
+    def run(self, frame: FrameState) -> None:
+        frame.output = np.ascontiguousarray(frame.output[:, ::-1])
+
+
+def test_the_pipeline_is_its_list_of_stages(astronaut, monkeypatch):
+    """process, apply, reset and close go over STAGES in its order; a new stage is one more entry there."""
+    log: list[tuple[str, str]] = []
+    stages = tuple(_logged(kind, log) for kind in STAGES) + (Mirror,)
+    monkeypatch.setattr("emocam.pipeline.pipeline.STAGES", stages)
+    settings = Settings(device="cpu", process_size=128, temporal="off")
+    pipeline = Pipeline(settings, video_mode=False)
+    try:
+        result = pipeline.process(astronaut, 0.0)
+        assert [name for call, name in log if call == "run"] == ["DetectStage", "ClassifyStage", "StyleStage"]
+        assert list(result.timings) == ["detect", "classify", "stylize", "mirror"]
+        unmirrored = pipeline.stylizer.stylize(astronaut, np.eye(7, dtype=np.float32)[EMOTIONS.index("happy")],
+                                               128, 1.0)
+        np.testing.assert_array_equal(result.output, unmirrored[:, ::-1])
+
+        log.clear()
+        pipeline.apply(replace(settings, regions="person"))  # the regions stage is built anew, then styles instead
+        result = pipeline.process(astronaut, 1.0)
+        assert [name for call, name in log if call == "run"] == ["DetectStage", "ClassifyStage", "RegionsStage"]
+        assert ("close", "RegionsStage") in log  # the idle one it replaced
+        assert list(result.timings) == ["detect", "classify", "regions", "stylize", "mirror"]
+        assert pipeline.regions is not None and result.facts.regions == "person"
+
+        log.clear()
+        pipeline.reset()
+        assert log == [("reset", kind.__name__) for kind in STAGES]
+    finally:
+        log.clear()
+        pipeline.close()
+    assert log == [("close", kind.__name__) for kind in STAGES]
+    assert pipeline.detector is None and pipeline.regions is None

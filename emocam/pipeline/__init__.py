@@ -1,2 +1,3 @@
 """The stages a frame goes through, in data order: sources, faces, tracking, emotion, smoothing, style,
-annotate, sinks; `pipeline` holds them together and `loop` drives them."""
+annotate, sinks; `stages/` gives each step of the pipeline one lifecycle, `pipeline` holds them in one list and
+`loop` drives them."""

@@ -1,31 +1,39 @@
-"""The per-frame step shared by render, bench, the live app and batch: detect, track, classify, smooth, stylize.
+"""The per-frame step shared by render, bench, the live app and batch: one ordered list of stages.
 
-Components are built once from the settings; `apply` takes a new `Settings` and, for each field that
-changed, either rebuilds the component that field names in its schema (`applies`) or passes the new
-parameter to its stage. Nothing is re-applied per frame.
+`STAGES` is the only place that names them: `process`, `apply`, `reset` and `close` iterate over it, so a new
+stage is its own module under `stages/` plus one entry there. The networks several stages share (classifier,
+stylizer, detector) come from the one factory, `Components`. `apply` takes a new `Settings` once, never per
+frame: what a changed field needs is built first, and only when all of it is built is anything swapped.
 """
 from __future__ import annotations
 
 import time as clock
 from dataclasses import dataclass, field
 
-import cv2
 import numpy as np
 
-from emocam.errors import EmocamError
 from emocam.labels import EMOTIONS
-from emocam.pipeline.facts import FrameFacts
-from emocam.pipeline.components import Components
+from emocam.packs.base import StylePack
+from emocam.pipeline.components import Components, Networks, rebuilt_by
 from emocam.pipeline.expression import ExpressionEditor
 from emocam.pipeline.faces import Face, FaceDetector
-from emocam.pipeline.regions import RegionStyler, stylize_regions
-from emocam.pipeline.segmentation import PersonSegmenter
-from emocam.pipeline.smoothing import FaceSmoothing, FrameEmotion
-from emocam.pipeline.style import EmotionBlend
-from emocam.packs.base import KINDS
+from emocam.pipeline.emotion import EmotionClassifier
+from emocam.pipeline.facts import FrameFacts
+from emocam.pipeline.regions import RegionStyler
+from emocam.pipeline.smoothing import FaceSmoothing
+from emocam.pipeline.stages.base import Context, FrameState, Stage
+from emocam.pipeline.stages.classify import ClassifyStage
+from emocam.pipeline.stages.detect import DetectStage
+from emocam.pipeline.stages.expression import ExpressionStage
+from emocam.pipeline.stages.regions import RegionsStage
+from emocam.pipeline.stages.stylize import StyleStage
+from emocam.pipeline.style import EmotionBlend, Stylizer
 from emocam.pipeline.temporal import TemporalStyler
-from emocam.pipeline.tracking import Tracker
-from emocam.settings import Settings, changed, meta
+from emocam.settings import Settings, changed
+
+# the stages in the order a frame meets them (the expression edit comes before classify: the style and its
+# emotion follow the edited face; the regions stage and the style stage take turns, by --regions)
+STAGES: tuple[type[Stage], ...] = (DetectStage, ExpressionStage, ClassifyStage, RegionsStage, StyleStage)
 
 
 @dataclass
@@ -41,12 +49,6 @@ class FrameResult:
     facts: FrameFacts = field(default_factory=FrameFacts)  # per-frame facts of the style stages (keyframe, regions)
 
 
-# components each kind of change rebuilds; the detector comes last (see `_build`)
-_REBUILDS = {"models": ("classifier", "stylizer"), "classifier": ("classifier",), "stylizer": ("stylizer",),
-             "detector": ("detector",)}
-_ORDER = ("classifier", "stylizer", "detector")
-
-
 class Pipeline:
     """Turns RGB frames into stylized frames by the smoothed emotion of the faces in them."""
 
@@ -55,95 +57,43 @@ class Pipeline:
         self.settings = (settings or Settings()).copy()
         self.video_mode = video_mode
         self.components = components or Components()
-        s = self.settings
-        self.tracker = Tracker(s.max_miss_s)
-        self.smoothing = FaceSmoothing(s.smoothing_s, s.dwell_s, s.margin)
-        self.frame_emotion = FrameEmotion(s.policy, s.hold_s)
-        self.blend = EmotionBlend(s.blend_s)
-        self.temporal = TemporalStyler(s.temporal)
-        self.detector: FaceDetector | None = None
-        self.regions: RegionStyler | None = None  # only while --regions is person or background
-        self.expression: ExpressionEditor | None = None  # only while an expression edit is on
+        self.networks = Networks(**self.components.build(self.settings, video_mode))
+        self.context = Context(video_mode, self.networks)
+        self.stages: list[Stage] = []
+        try:
+            for make in STAGES:
+                self.stages.append(make(self.settings, self.context))
+        except Exception:  # a stage that failed to build: release what the others hold
+            self.close()
+            raise
         self._last_time: float | None = None
-        self._build(_ORDER)
-        self._build_regions()
-        self._build_expression()
-
-    # -- components ----------------------------------------------------------------------------------------
-    def _build(self, names: tuple[str, ...]) -> None:
-        """(Re)build components; on an error none is replaced. The detector is made last, once the models
-        load: a MediaPipe detector left unclosed by a failed build can deadlock in its finaliser."""
-        s = self.settings
-        built: dict[str, object] = {}
-        if "classifier" in names:
-            built["classifier"] = self.components.classifier(s)
-        if "stylizer" in names:
-            built["stylizer"] = self.components.stylizer(s)
-            built["pack"] = built["stylizer"].pack
-        if "detector" in names:
-            built["detector"] = self.components.detector(s, self.video_mode)
-            if self.detector is not None:
-                self.detector.close()
-        for name, component in built.items():
-            setattr(self, name, component)
-        if "stylizer" in names:
-            self._apply_styles()
-
-    def _apply_styles(self) -> None:
-        """The style editor's choices over the pack's own mapping (for kinds that have styles to choose)."""
-        KINDS[self.pack.kind].choose_styles(self.pack, self.settings.styles_for(self.settings.pack))
-
-    def _build_regions(self) -> None:
-        """The people segmenter and region styler while --regions is person or background; closed for frame."""
-        s = self.settings
-        if s.regions == "frame":
-            if self.regions is not None:
-                self.regions.segmenter.close()
-                self.regions = None
-            return
-        if self.regions is None:
-            self.regions = RegionStyler(PersonSegmenter(self.video_mode))
-        self.regions.mode, self.regions.face_strength, self.regions.blend_s = s.regions, s.face_strength, s.blend_s
-        self.regions.temporal_mode = s.temporal
-
-    def _build_expression(self) -> None:
-        """The expression editor while --expression or --expression-from is set (the source picture is read
-        here, so a picture without a face is refused when the setting is made, not on the first frame)."""
-        s = self.settings
-        if s.expression == "off" and not s.expression_from:
-            self.expression = None
-        elif (self.expression is None or self.expression.source_path != s.expression_from
-              or self.expression.mode != s.expression):
-            self.expression = ExpressionEditor(s.expression, s.expression_strength, s.expression_from, self.video_mode)
-        else:
-            self.expression.strength = s.expression_strength
 
     def apply(self, new: Settings) -> None:
-        """Take new settings: rebuild what a changed field needs, pass parameters to their stages.
+        """Take new settings: build what the changed fields need (the stages that say so, then the networks, the
+        detector last), and only then put it all in force; every stage takes the change.
 
-        On a failed rebuild the previous settings stay in force and the error is raised."""
-        names = changed(self.settings, new)
+        On a failed build the previous settings and stages stay in force and the error is raised."""
+        names = set(changed(self.settings, new))
         if not names:
             return
-        rebuild = {c for n in names for c in _REBUILDS.get(meta(n).applies, ())}
-        old, self.settings = self.settings, new.copy()
+        new = new.copy()
+        fresh: dict[int, Stage] = {}
         try:
-            self._build(tuple(c for c in _ORDER if c in rebuild))
-            self._build_regions()
-            self._build_expression()
-        except EmocamError:
-            self.settings = old
+            for i, stage in enumerate(self.stages):
+                if stage.needs_rebuild(new, names):
+                    fresh[i] = type(stage)(new, self.context)
+            built = self.components.build(new, self.video_mode, rebuilt_by(names))
+        except Exception:  # nothing is in force yet: close what was built
+            for stage in fresh.values():
+                stage.close()
             raise
-        s = self.settings
-        if "styles" in names and "stylizer" not in rebuild:
-            self._apply_styles()
-        self.tracker.max_miss_s = s.max_miss_s
-        self.smoothing.configure(s.smoothing_s, s.dwell_s, s.margin)
-        self.frame_emotion.policy, self.frame_emotion.hold_s = s.policy, s.hold_s
-        self.blend.blend_s = s.blend_s
-        self.classifier.margin = s.crop_margin
-        if "temporal" in names:
-            self.temporal = TemporalStyler(s.temporal)
+        self.networks.swap(built)
+        for i, stage in fresh.items():
+            self.stages[i].close()
+            self.stages[i] = stage
+        self.settings = new
+        for stage in self.stages:
+            stage.configure(new, names)
 
     @property
     def devices(self) -> dict[str, str]:
@@ -152,72 +102,71 @@ class Pipeline:
 
     def reset(self) -> None:
         """Forget faces, their emotions and timing (a new source, a new photo, or a loop back to the start)."""
-        self.tracker.reset()
-        self.smoothing.reset()
-        self.frame_emotion = FrameEmotion(self.settings.policy, self.settings.hold_s)
         self._last_time = None
-        self.temporal.reset()
-        if self.regions is not None:
-            self.regions.reset()
-        if self.expression is not None:
-            self.expression.reset()
+        for stage in self.stages:
+            stage.reset()
 
-    # -- the frame step --------------------------------------------------------------------------------------
     def process(self, image: np.ndarray, time: float) -> FrameResult:
-        """Detect, track, classify, smooth and stylize one RGB frame shown at `time` seconds."""
+        """Run each active stage, in order, on one RGB frame shown at `time` seconds."""
         if self._last_time is not None and time < self._last_time:
             self.reset()  # time went backwards: a loop or a new source
         self._last_time = time
-        s = self.settings
-        timings: dict[str, float] = {}
-
-        started = clock.perf_counter()
-        faces = self.tracker.update(self.detector.detect(image, time), time)
-        timings["detect"] = (clock.perf_counter() - started) * 1000
-
-        if self.expression is not None:  # the edit comes first: the style and its emotion follow the edited face
-            started = clock.perf_counter()
-            own = None
-            if self.expression.mode == "amplify" and not s.expression_from:
-                probs = self.classifier.classify(image, [f.box for f in faces])
-                own = [EMOTIONS[int(np.argmax(p))] for p in probs]
-            image = self.expression.edit(image, faces, time, own)
-            timings["expression"] = (clock.perf_counter() - started) * 1000
-
-        started = clock.perf_counter()
-        seen = [f for f in faces if f.seen]
-        for face, probs in zip(seen, self.classifier.classify(image, [f.box for f in seen])):
-            face.probs = probs
-        faces = self.smoothing.update(faces, time)
-        emotion = self.frame_emotion.update(faces, time)
-        weights = self.blend.update(emotion, time)
-        timings["classify"] = (clock.perf_counter() - started) * 1000
-
-        started = clock.perf_counter()
-        styles = [e for e, w in zip(EMOTIONS, weights) if w > 1e-4]
-        facts = FrameFacts(keyframe=False, styles=[])
-        if self.regions is None and s.strength <= 0:
-            output = image
-        elif self.regions is None:  # the temporal engine decides how the small stylization becomes this frame
-            output, temporal = self.temporal.process(
-                image, lambda small: self.stylizer.stylize(small, weights, None, 1.0), s.process_size or None,
-                style=self.stylizer.look(weights))
-            if s.strength < 1:  # mixed at full size, so the original's detail stays sharp
-                output = cv2.addWeighted(output, float(s.strength), image, float(1 - s.strength), 0.0)
-            facts = FrameFacts(temporal["keyframe"], temporal["reset"], "frame", styles)
-        else:
-            output, facts, timings["regions"] = stylize_regions(self.regions, self.stylizer, image, faces, weights,
-                                                               time, s.process_size or None, s.strength)
-        timings["stylize"] = (clock.perf_counter() - started) * 1000
-        style_weights = {e: round(float(w), 4) for e, w in zip(EMOTIONS, weights) if w > 1e-4}
-        facts.networks = self.devices  # what really ran each network (the JSON records carry it)
-        return FrameResult(output, faces, emotion, style_weights, timings, time, facts)
+        frame = FrameState(image, time)
+        for stage in self.stages:
+            if stage.active:
+                started = clock.perf_counter()
+                stage.run(frame)
+                frame.timings[stage.timing] = (clock.perf_counter() - started) * 1000
+        style_weights = {e: round(float(w), 4) for e, w in zip(EMOTIONS, frame.weights) if w > 1e-4}
+        frame.facts.networks = self.devices  # what really ran each network (the JSON records carry it)
+        output = frame.image if frame.output is None else frame.output
+        return FrameResult(output, frame.faces, frame.emotion, style_weights, frame.timings, time, frame.facts)
 
     def close(self) -> None:
-        """Release the MediaPipe detector (always call this: MediaPipe's own finaliser can deadlock)."""
-        if self.detector is not None:
-            self.detector.close()
-            self.detector = None
-        if self.regions is not None:
-            self.regions.segmenter.close()
-            self.regions = None
+        """Release the MediaPipe detector, then each stage's own (always call this: MediaPipe's own finaliser can
+        deadlock)."""
+        self.networks.close()
+        for stage in self.stages:
+            stage.close()
+
+    # -- the parts, by their old names (tools and tests read them) ------------------------------------------------
+    def _stage(self, kind: type[Stage]) -> Stage:
+        return next(stage for stage in self.stages if isinstance(stage, kind))
+
+    @property
+    def detector(self) -> FaceDetector | None:
+        return self.networks.detector
+
+    @property
+    def classifier(self) -> EmotionClassifier:
+        return self.networks.classifier
+
+    @property
+    def stylizer(self) -> Stylizer:
+        return self.networks.stylizer
+
+    @property
+    def pack(self) -> StylePack:
+        return self.networks.stylizer.pack
+
+    @property
+    def smoothing(self) -> FaceSmoothing:
+        return self._stage(ClassifyStage).smoothing
+
+    @property
+    def blend(self) -> EmotionBlend:
+        return self._stage(ClassifyStage).blend
+
+    @property
+    def temporal(self) -> TemporalStyler:
+        return self._stage(StyleStage).temporal
+
+    @property
+    def regions(self) -> RegionStyler | None:
+        """The region styler while --regions is person or background."""
+        return self._stage(RegionsStage).styler
+
+    @property
+    def expression(self) -> ExpressionEditor | None:
+        """The expression editor while --expression or --expression-from is set."""
+        return self._stage(ExpressionStage).editor
