@@ -60,7 +60,8 @@ def test_happy_edit_stays_on_the_face_and_reads_happier(stage):
     editor.mode, editor.strength = "happy", 1.0
     f = replace(face, track_id=None)
     out = editor.edit(image, [f], 0.0)
-    assert f.expression == {"applied": "happy", "strength": 1.0}
+    assert f.expression["applied"] == "happy" and f.expression["strength"] == 1.0
+    assert f.expression.get("limited_to", 1.0) >= 0.5  # the fold guard may hold a broad smile back, not undo it
     mesh = editor.mesher.detect(image, face.box, face.keypoints)
     (lx, ly), (hx, hy) = mesh.xy.min(0), mesh.xy.max(0)
     cx, cy, hw, hh = (lx + hx) / 2, (ly + hy) / 2, (hx - lx) * 0.7, (hy - ly) * 0.7
@@ -134,7 +135,7 @@ def test_render_commands(tmp_path, astronaut):
     assert edited is not None and np.abs(edited.astype(int) - cv2.imread(str(folder / "hopper.png"))).max() > 40
     records = [json.loads(line) for line in (tmp_path / "happy.jsonl").read_text().splitlines()]
     applied = [f["expression"] for rec in records for f in rec["faces"]]
-    assert {"applied": "happy", "strength": 1.0} in applied
+    assert any(a.get("applied") == "happy" and a.get("strength") == 1.0 for a in applied)
 
     r = emocam("render", str(folder), "-o", str(tmp_path / "moved"), "--strength", "0", "--expression-from",
                str(source))
