@@ -77,6 +77,25 @@ def test_happy_edit_stays_on_the_face_and_reads_happier(stage):
     assert after > before + 0.3
 
 
+def test_mesh_runtimes_agree_on_a_real_face(stage, astronaut):
+    """The mesh runs on OpenVINO where it is installed: its points match onnxruntime's fp32 on a real face."""
+    from emocam.modelstore.manifest import find_model
+    from emocam.pipeline.mesh import CROP, MESH_MODEL, mesh_transform_from_points
+    from emocam.runtime import load_network
+
+    detector, editor, _ = stage
+    face = detector.detect(astronaut)[0]
+    mesh = editor.mesher.detect(astronaut, face.box, face.keypoints)
+    crop = cv2.warpAffine(astronaut, mesh_transform_from_points(mesh.xy), (CROP, CROP),
+                          flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
+    ours, presence = editor.mesher.run_crop(crop)
+    ort = load_network(find_model(MESH_MODEL), "cpu", "fp32", stage="mesh", threads=1)
+    out = ort.run({ort.inputs[0].name: (crop.astype(np.float32) / 255)[None]})
+    theirs = max(out, key=lambda a: a.size).reshape(-1, 3)
+    assert presence > 0.9
+    assert np.abs(ours[:, :2] - theirs[:, :2]).max() < 0.01  # crop pixels
+
+
 def test_small_and_edge_faces_do_not_break(stage, astronaut):
     detector, editor, _ = stage
     editor.mode = "surprise"

@@ -40,6 +40,8 @@ def fold_limit(field: np.ndarray, step: float) -> float:
     dyx, dyy = np.gradient(field[..., 1], axis=1) / step, np.gradient(field[..., 1], axis=0) / step
     # det(k) = 1 + k * trace + k^2 * det, for every share at once
     trace, det = (dxx + dyy).ravel(), (dxx * dyy - dxy * dyx).ravel()
+    if (1 + trace + det).min() >= MIN_AREA:
+        return 1.0  # the usual case: the whole edit folds nothing
     ok = ((1 + _SHARES * trace + _SHARES ** 2 * det).min(axis=1) >= MIN_AREA)
     return round(float(_SHARES[int(np.argmax(ok)), 0]), 1) if ok.any() else 0.1
 
@@ -110,16 +112,16 @@ def _pixel_grid(width: int, height: int) -> np.ndarray:
 
 def backward_map(field: np.ndarray, step: float, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
     """cv2.remap's fixed-point maps (CV_16SC2 and its interpolation table) that pull the ROI's pixels along the
-    forward grid field: src = x - d(x - d(x)), the fixed-point step of inverting x = src + d(src), taken on the
-    coarse grid, then scaled up to the ROI."""
+    forward grid field scaled up to the ROI: src = x - d(x - d(x)), the fixed-point step of inverting
+    x = src + d(src)."""
     gh, gw = field.shape[:2]
-    nodes = np.dstack(np.meshgrid(np.arange(gw, dtype=np.float32), np.arange(gh, dtype=np.float32)))
-    back = cv2.remap(field, nodes - field / np.float32(step), None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    back = cv2.resize(back, (int(round(gw * step)), int(round(gh * step))), interpolation=cv2.INTER_LINEAR)
-    back = back[:height, :width]
-    if back.shape[:2] != (height, width):
-        back = cv2.resize(back, (width, height), interpolation=cv2.INTER_LINEAR)
-    return cv2.convertMaps(_pixel_grid(width, height) - back, None, cv2.CV_16SC2)
+    fine = cv2.resize(field, (int(round(gw * step)), int(round(gh * step))), interpolation=cv2.INTER_LINEAR)
+    fine = fine[:height, :width]
+    if fine.shape[:2] != (height, width):
+        fine = cv2.resize(fine, (width, height), interpolation=cv2.INTER_LINEAR)
+    grid = _pixel_grid(width, height)
+    back = cv2.remap(fine, grid - fine, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return cv2.convertMaps(grid - back, None, cv2.CV_16SC2)
 
 
 def warp(image: np.ndarray, xy: np.ndarray, disp: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int], float]:
@@ -227,7 +229,8 @@ def paint_mouth(patch: np.ndarray, roi: tuple, xy: np.ndarray, disp: np.ndarray,
     opening = np.maximum(bottom - top, 1e-3)
     # lighting: the face's own brightness around the mouth (teeth in a dim picture are dim)
     ring = patch[max(0, by0 - 4):by1 + 4, max(0, bx0 - 4):bx1 + 4].reshape(-1, 3).astype(np.float32)
-    light = float(np.clip(np.median(ring.mean(1)) / 150.0, 0.6, 1.15))
+    light = float(np.clip(np.median(ring.mean(1)) / 150.0, 0.35, 1.15))
+    tooth_light = max(light, 0.6)  # teeth stay brighter than the skin around them even in a dim picture
     teeth_h = np.minimum(0.6 * opening, 0.13 * eye_dist) * teeth_share
     lower_h = np.where(opening > 0.15 * eye_dist, np.minimum(0.25 * opening, 0.08 * eye_dist), 0.0) * teeth_share
     corner = np.clip(1 - np.abs(u) ** 3, 0, 1)
@@ -236,8 +239,8 @@ def paint_mouth(patch: np.ndarray, roi: tuple, xy: np.ndarray, disp: np.ndarray,
     upper_teeth = (depth < teeth_h) * np.clip((teeth_h - depth) / max(1.0, eye_dist * 0.015), 0, 1)
     lower_teeth = ((bottom - v) < lower_h) * np.clip((lower_h - (bottom - v)) / max(1.0, eye_dist * 0.015), 0, 1)
     teeth = np.clip(upper_teeth + lower_teeth, 0, 1) * (0.45 + 0.55 * corner)
-    shade = (0.7 + 0.3 * corner) * seam * light
-    tooth_rgb = np.array([236.0, 230.0, 218.0], np.float32)
+    shade = (0.7 + 0.3 * corner) * seam * tooth_light
+    tooth_rgb = np.array([240.0, 229.0, 206.0], np.float32)  # ivory, not paper white
     dark = np.array([52.0, 20.0, 22.0], np.float32) * light * (0.6 + 0.4 * corner)[..., None]
     colour = dark * (1 - teeth[..., None]) + tooth_rgb * (teeth * shade)[..., None]
     a = alpha[..., None]

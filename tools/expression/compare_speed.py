@@ -23,12 +23,14 @@ PROBE = ("import json\nfrom tools.expression.evaluate import Bench, speed\nb = B
 def measure(tree: Path) -> dict[str, float]:
     """One speed() run in a fresh process on the code in `tree`."""
     env = dict(os.environ, PYTHONPATH=str(tree))
-    out = subprocess.run([sys.executable, "-c", PROBE], cwd=tree, env=env, capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", PROBE], cwd=tree, env=env, capture_output=True, text=True,
+                         check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.expression.compare_speed", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.expression.compare_speed",
+                                     description=__doc__.split("\n")[0])
     parser.add_argument("--before", default="HEAD", help="git revision to compare against (default HEAD)")
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args(argv)
