@@ -60,7 +60,8 @@ def test_happy_edit_stays_on_the_face_and_reads_happier(stage):
     editor.mode, editor.strength = "happy", 1.0
     f = replace(face, track_id=None)
     out = editor.edit(image, [f], 0.0)
-    assert f.expression == {"applied": "happy", "strength": 1.0}
+    assert f.expression["applied"] == "happy" and f.expression["strength"] == 1.0
+    assert f.expression.get("limited_to", 1.0) >= 0.5  # the fold guard may hold a broad smile back, not undo it
     mesh = editor.mesher.detect(image, face.box, face.keypoints)
     (lx, ly), (hx, hy) = mesh.xy.min(0), mesh.xy.max(0)
     cx, cy, hw, hh = (lx + hx) / 2, (ly + hy) / 2, (hx - lx) * 0.7, (hy - ly) * 0.7
@@ -74,6 +75,25 @@ def test_happy_edit_stays_on_the_face_and_reads_happier(stage):
     assert again, "the edited face is still a face"
     after = classifier.classify(out, [again[0].box])[0][EMOTIONS.index("happy")]
     assert after > before + 0.3
+
+
+def test_mesh_runtimes_agree_on_a_real_face(stage, astronaut):
+    """The mesh runs on OpenVINO where it is installed: its points match onnxruntime's fp32 on a real face."""
+    from emocam.modelstore.manifest import find_model
+    from emocam.pipeline.mesh import CROP, MESH_MODEL, mesh_transform_from_points
+    from emocam.runtime import load_network
+
+    detector, editor, _ = stage
+    face = detector.detect(astronaut)[0]
+    mesh = editor.mesher.detect(astronaut, face.box, face.keypoints)
+    crop = cv2.warpAffine(astronaut, mesh_transform_from_points(mesh.xy), (CROP, CROP),
+                          flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
+    ours, presence = editor.mesher.run_crop(crop)
+    ort = load_network(find_model(MESH_MODEL), "cpu", "fp32", stage="mesh", threads=1)
+    out = ort.run({ort.inputs[0].name: (crop.astype(np.float32) / 255)[None]})
+    theirs = max(out, key=lambda a: a.size).reshape(-1, 3)
+    assert presence > 0.9
+    assert np.abs(ours[:, :2] - theirs[:, :2]).max() < 0.01  # crop pixels
 
 
 def test_small_and_edge_faces_do_not_break(stage, astronaut):
@@ -134,7 +154,7 @@ def test_render_commands(tmp_path, astronaut):
     assert edited is not None and np.abs(edited.astype(int) - cv2.imread(str(folder / "hopper.png"))).max() > 40
     records = [json.loads(line) for line in (tmp_path / "happy.jsonl").read_text().splitlines()]
     applied = [f["expression"] for rec in records for f in rec["faces"]]
-    assert {"applied": "happy", "strength": 1.0} in applied
+    assert any(a.get("applied") == "happy" and a.get("strength") == 1.0 for a in applied)
 
     r = emocam("render", str(folder), "-o", str(tmp_path / "moved"), "--strength", "0", "--expression-from",
                str(source))

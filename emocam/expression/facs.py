@@ -72,7 +72,7 @@ AUS: dict[str, list[tuple[int, tuple[float, float, float], float, str]]] = {
     "AU7": [(145, (0.0, -0.03, 0.0), 0.12, "below_eye"), (159, (0.0, 0.015, 0.0), 0.12, "upper_lid")],
     "AU9": [(129, (0.0, -0.06, 0.0), 0.15, "all"), (107, (-0.02, 0.04, 0.0), 0.2, "above_eye")],
     "AU10": [(37, (0.0, -0.06, 0.0), 0.22, "upper_lip")],
-    "AU12": [(61, (0.08, -0.15, 0.0), 0.26, "all")],
+    "AU12": [(61, (0.08, -0.15, 0.0), 0.26, "all"), (205, (0.03, -0.07, 0.0), 0.3, "all")],  # the cheek rises too
     "AU15": [(61, (-0.01, 0.10, 0.0), 0.24, "all")],
     "AU16": [(84, (0.0, 0.06, 0.0), 0.2, "lower_lip")],
     "AU17": [(17, (0.0, -0.04, 0.0), 0.25, "lower_lip")],
@@ -84,7 +84,7 @@ AUS: dict[str, list[tuple[int, tuple[float, float, float], float, str]]] = {
 
 # emotion -> (action unit -> intensity, the jaw's drop in eye distances)
 RECIPES: dict[str, tuple[dict[str, float], float]] = {
-    "happy": ({"AU6": 1.4, "AU12": 1.7}, 0.13),
+    "happy": ({"AU6": 1.6, "AU12": 1.9, "AU10": 0.6}, 0.15),  # a broad smile: the upper lip lifts off the teeth
     "sad": ({"AU1": 1.2, "AU4": 0.5, "AU15": 1.2, "AU17": 0.8}, 0.0),
     "surprise": ({"AU1": 1.2, "AU2": 1.4, "AU5": 2.2, "AU27": 1.4}, 0.42),
     "angry": ({"AU4": 1.5, "AU5": 0.6, "AU7": 1.0, "AU23": 1.0}, 0.0),

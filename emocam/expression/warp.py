@@ -38,15 +38,21 @@ def fold_limit(field: np.ndarray, step: float) -> float:
     the Jacobian's determinant stays >= MIN_AREA everywhere. A strong edit saturates instead of tearing."""
     dxx, dxy = np.gradient(field[..., 0], axis=1) / step, np.gradient(field[..., 0], axis=0) / step
     dyx, dyy = np.gradient(field[..., 1], axis=1) / step, np.gradient(field[..., 1], axis=0) / step
-    for k in (1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1):
-        if ((1 + k * dxx) * (1 + k * dyy) - k * k * dxy * dyx).min() >= MIN_AREA:
-            return k
-    return 0.1
+    # det(k) = 1 + k * trace + k^2 * det, for every share at once
+    trace, det = (dxx + dyy).ravel(), (dxx * dyy - dxy * dyx).ravel()
+    if (1 + trace + det).min() >= MIN_AREA:
+        return 1.0  # the usual case: the whole edit folds nothing
+    ok = ((1 + _SHARES * trace + _SHARES ** 2 * det).min(axis=1) >= MIN_AREA)
+    return round(float(_SHARES[int(np.argmax(ok)), 0]), 1) if ok.any() else 0.1
 
 
-def dense_field(xy: np.ndarray, disp: np.ndarray, roi: tuple, ellipse: tuple) -> tuple[np.ndarray, float]:
-    """[H, W, 2] float32 forward displacement over the ROI (smooth, zero at and beyond the 1.4x ellipse) and the
-    share of `disp` it carries (below 1 where the full edit would fold the picture)."""
+_SHARES = np.arange(10, 0, -1, dtype=np.float32)[:, None] / 10
+
+
+def dense_field(xy: np.ndarray, disp: np.ndarray, roi: tuple, ellipse: tuple) -> tuple[np.ndarray, float, float]:
+    """[gh, gw, 2] float32 forward displacement on a coarse grid over the ROI (node (i, j) at ROI pixel
+    (j, i) * step; smooth, zero at and beyond the 1.4x ellipse), the grid's step in pixels, and the share of
+    `disp` it carries (below 1 where the full edit would fold the picture)."""
     x0, y0, x1, y1 = roi
     cx, cy, hw, hh = ellipse
     width, height = x1 - x0, y1 - y0
@@ -87,11 +93,35 @@ def dense_field(xy: np.ndarray, disp: np.ndarray, roi: tuple, ellipse: tuple) ->
     r = np.sqrt(((gx + x0 - cx) / hw) ** 2 + ((gy + y0 - cy) / hh) ** 2)  # 1 at the 1.4x box's ellipse
     mask = np.clip((0.98 - r) / (0.98 - 0.78), 0, 1)
     field = field * (share * mask * mask * (3 - 2 * mask))[..., None]
-    field = cv2.resize(field, (int(round(gw * step)), int(round(gh * step))), interpolation=cv2.INTER_LINEAR)
-    field = field[:height, :width]
-    if field.shape[:2] != (height, width):
-        field = cv2.resize(field, (width, height), interpolation=cv2.INTER_LINEAR)
-    return np.ascontiguousarray(field, np.float32), share
+    return np.ascontiguousarray(field, np.float32), step, share
+
+
+_GRIDS: dict[tuple[int, int], np.ndarray] = {}
+
+
+def _pixel_grid(width: int, height: int) -> np.ndarray:
+    """[H, W, 2] float32 pixel coordinates, kept per ROI size (a tracked face's size changes little)."""
+    grid = _GRIDS.get((width, height))
+    if grid is None:
+        if len(_GRIDS) > 64:
+            _GRIDS.clear()
+        gx, gy = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
+        grid = _GRIDS[(width, height)] = np.dstack([gx, gy])
+    return grid
+
+
+def backward_map(field: np.ndarray, step: float, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+    """cv2.remap's fixed-point maps (CV_16SC2 and its interpolation table) that pull the ROI's pixels along the
+    forward grid field scaled up to the ROI: src = x - d(x - d(x)), the fixed-point step of inverting
+    x = src + d(src)."""
+    gh, gw = field.shape[:2]
+    fine = cv2.resize(field, (int(round(gw * step)), int(round(gh * step))), interpolation=cv2.INTER_LINEAR)
+    fine = fine[:height, :width]
+    if fine.shape[:2] != (height, width):
+        fine = cv2.resize(fine, (width, height), interpolation=cv2.INTER_LINEAR)
+    grid = _pixel_grid(width, height)
+    back = cv2.remap(fine, grid - fine, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return cv2.convertMaps(grid - back, None, cv2.CV_16SC2)
 
 
 def warp(image: np.ndarray, xy: np.ndarray, disp: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int], float]:
@@ -101,21 +131,58 @@ def warp(image: np.ndarray, xy: np.ndarray, disp: np.ndarray) -> tuple[np.ndarra
     roi = (x0, y0, x1, y1)
     if x1 - x0 < 4 or y1 - y0 < 4:
         return image[y0:y1, x0:x1].copy(), roi, 0.0
-    field, share = dense_field(xy, disp, roi, ellipse)
-    field = np.ascontiguousarray(field)
-    h, w = field.shape[:2]
-    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-    # backward map: src = x - d(x - d(x)) (one fixed-point step of inverting x = src + d(src))
-    back = cv2.remap(field, np.ascontiguousarray(gx - field[..., 0]), np.ascontiguousarray(gy - field[..., 1]), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    patch = image[y0:y1, x0:x1]
-    out = cv2.remap(patch, np.ascontiguousarray(gx - back[..., 0]), np.ascontiguousarray(gy - back[..., 1]), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    field, step, share = dense_field(xy, disp, roi, ellipse)
+    map1, map2 = backward_map(field, step, x1 - x0, y1 - y0)
+    out = cv2.remap(image[y0:y1, x0:x1], map1, map2, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
     return out, roi, share
+
+
+def corner_lift(xy: np.ndarray, disp: np.ndarray, eye_dist: float) -> float:
+    """How far the mouth corners are pulled up (eye distances, along the face's up): a smile's AU12."""
+    side = xy[291] - xy[61]
+    up = np.array([side[1], -side[0]]) / (np.linalg.norm(side) + 1e-6)
+    return float((disp[61] + disp[291]) @ up / 2 / eye_dist)
+
+
+def shade_folds(patch: np.ndarray, roi: tuple, xy: np.ndarray, disp: np.ndarray, eye_dist: float) -> None:
+    """Deepen the nasolabial folds as the mouth corners rise (a smile bunches the cheeks against them): a soft
+    shadow from each nose wing down and out past the mouth corner, in proportion to the corners' lift."""
+    amount = float(np.clip(corner_lift(xy, disp, eye_dist) / 0.25, 0, 1.5))
+    if amount < 0.05 or eye_dist < 12:
+        return
+    moved = xy + disp - roi[:2]
+    curves = []
+    for wing, corner in ((129, 61), (358, 291)):
+        out = moved[wing] - moved[1]
+        start = moved[wing] + 0.35 * out
+        end = moved[corner] + 0.3 * (moved[corner] - moved[13]) + 0.05 * eye_dist * np.array([0, 1])
+        bow = (start + end) / 2 + 0.25 * out
+        t = np.linspace(0, 1, 12)[:, None]
+        curves.append((1 - t) ** 2 * start + 2 * t * (1 - t) * bow + t ** 2 * end)
+    sigma = max(0.7, eye_dist * 0.025)
+    pad = int(3 * sigma + eye_dist * 0.03) + 2
+    both = np.concatenate(curves)
+    h, w = patch.shape[:2]
+    bx0, by0 = np.clip(np.floor(both.min(0)).astype(int) - pad, 0, (w, h))
+    bx1, by1 = np.clip(np.ceil(both.max(0)).astype(int) + pad, 0, (w, h))
+    if bx1 - bx0 < 2 or by1 - by0 < 2:
+        return
+    shadow = np.zeros((by1 - by0, bx1 - bx0), np.float32)
+    for curve in curves:
+        cv2.polylines(shadow, [np.round((curve - (bx0, by0)) * 4).astype(np.int32)], False, 1.0,
+                      max(1, int(eye_dist * 0.03)), cv2.LINE_AA, shift=2)
+    shadow = cv2.GaussianBlur(shadow, (0, 0), sigma)
+    gain = 1 - (0.22 * min(amount, 1.0) / max(float(shadow.max()), 1e-6)) * shadow
+    sub = patch[by0:by1, bx0:bx1]
+    sub[:] = np.clip(sub * gain[..., None], 0, 255).astype(np.uint8)
 
 
 def paint_mouth(patch: np.ndarray, roi: tuple, xy: np.ndarray, disp: np.ndarray, eye_dist: float,
                 teeth_share: float = 1.0) -> bool:
     """Paint the mouth's inside (dark) and teeth between the displaced inner lips where they part further than
-    before; `patch` is the warped ROI, changed in place. Returns whether anything was painted."""
+    before, and the smile's folds (`shade_folds`); `patch` is the warped ROI, changed in place. Returns whether
+    the mouth was painted."""
+    shade_folds(patch, roi, xy, disp, eye_dist)
     x0, y0 = roi[0], roi[1]
     moved = xy + disp
     side = xy[308] - xy[78]
@@ -163,6 +230,7 @@ def paint_mouth(patch: np.ndarray, roi: tuple, xy: np.ndarray, disp: np.ndarray,
     # lighting: the face's own brightness around the mouth (teeth in a dim picture are dim)
     ring = patch[max(0, by0 - 4):by1 + 4, max(0, bx0 - 4):bx1 + 4].reshape(-1, 3).astype(np.float32)
     light = float(np.clip(np.median(ring.mean(1)) / 150.0, 0.35, 1.15))
+    tooth_light = max(light, 0.6)  # teeth stay brighter than the skin around them even in a dim picture
     teeth_h = np.minimum(0.6 * opening, 0.13 * eye_dist) * teeth_share
     lower_h = np.where(opening > 0.15 * eye_dist, np.minimum(0.25 * opening, 0.08 * eye_dist), 0.0) * teeth_share
     corner = np.clip(1 - np.abs(u) ** 3, 0, 1)
@@ -171,8 +239,8 @@ def paint_mouth(patch: np.ndarray, roi: tuple, xy: np.ndarray, disp: np.ndarray,
     upper_teeth = (depth < teeth_h) * np.clip((teeth_h - depth) / max(1.0, eye_dist * 0.015), 0, 1)
     lower_teeth = ((bottom - v) < lower_h) * np.clip((lower_h - (bottom - v)) / max(1.0, eye_dist * 0.015), 0, 1)
     teeth = np.clip(upper_teeth + lower_teeth, 0, 1) * (0.45 + 0.55 * corner)
-    shade = (0.7 + 0.3 * corner) * seam * light
-    tooth_rgb = np.array([236.0, 230.0, 218.0], np.float32)
+    shade = (0.7 + 0.3 * corner) * seam * tooth_light
+    tooth_rgb = np.array([240.0, 229.0, 206.0], np.float32)  # ivory, not paper white
     dark = np.array([52.0, 20.0, 22.0], np.float32) * light * (0.6 + 0.4 * corner)[..., None]
     colour = dark * (1 - teeth[..., None]) + tooth_rgb * (teeth * shade)[..., None]
     a = alpha[..., None]

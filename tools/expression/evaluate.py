@@ -235,6 +235,7 @@ def main(argv: list[str] | None = None) -> int:
             "targets": target_kind,
             "emotion_score": emotion_score,
             "emotion_score_without_annotated": clean_score,
+            "happy_per_face": {str(s): {n: round(c, 3) for n, c in scores[s]["happy"]} for s in STRENGTHS},
             "emotion_score_unedited": {e: round(float(np.mean(v)), 3) for e, v in unedited.items()},
             "best_strength_score": best,
             "mean_happy_angry_surprise_at_1": round(float(np.mean(
@@ -262,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def contact_sheets(bench: Bench, subjects: list, out: Path, tile: int = 112) -> list[Path]:
-    """One JPEG per strength: a row per face, a column per emotion (the first column: the original)."""
+    """One PNG per strength: a row per face, a column per emotion (the first column: the original)."""
     paths = []
     for s in STRENGTHS:
         rows = []
@@ -281,8 +282,8 @@ def contact_sheets(bench: Bench, subjects: list, out: Path, tile: int = 112) -> 
         for k, label in enumerate(["original", *EMOTIONS]):
             cv2.putText(header, label, (k * tile + 4, 13), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1, cv2.LINE_AA)
         sheet = np.vstack([header, *rows])
-        path = out / f"contact_sheet_strength_{s:g}.jpg"
-        cv2.imwrite(str(path), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 88])
+        path = out / f"contact_sheet_strength_{s:g}.png"  # lossless: JPEG blurs the teeth and the lips' edges
+        cv2.imwrite(str(path), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 9])
         paths.append(path)
     return paths
 
