@@ -15,7 +15,6 @@ import numpy as np
 from emocam.errors import EmocamError
 from emocam.modelstore.manifest import find_model
 from emocam.runtime import load_network
-from emocam.runtime import openvino as ov_backend
 
 MESH_MODEL = "face_landmark.onnx"
 CROP = 192
@@ -63,16 +62,15 @@ def mesh_transform_from_points(xy: np.ndarray) -> np.ndarray:
 
 
 def load_mesh_network(device: str = "cpu", threads: int | None = 1):
-    """The face mesh network: on a CPU, OpenVINO in fp32 where it is installed (1.4 ms a face here against
-    onnxruntime's 3.5, the same points to 2e-4 crop pixels; docs/expression.md), else onnxruntime fp32.
-    bf16 is not used: it moves points by up to 0.7 crop pixels for a 0.2 ms gain."""
+    """The face mesh network where the chooser plans it (OpenVINO fp32 on a CPU that has it); onnxruntime fp32
+    when that runtime cannot compile it (`ran` says which ran)."""
     path = find_model(MESH_MODEL)
-    if device == "cpu" and "cpu" in ov_backend.devices():
-        try:
-            return ov_backend.load(path, "cpu", "fp32", threads)
-        except EmocamError:
-            pass  # a runtime that cannot compile it: onnxruntime below
-    return load_network(path, device, "fp32", stage="mesh", threads=threads)
+    try:
+        return load_network(path, device, "fp32", stage="mesh", threads=threads)
+    except EmocamError:
+        if device != "cpu":
+            raise
+        return load_network(path, "cpu-onnxruntime", "fp32", stage="mesh", threads=threads)
 
 
 class FaceMesher:

@@ -37,10 +37,11 @@ class Plan:
 
 
 def plan(device: str = "auto", precision: str = "auto", stage: str = "stylize") -> Plan:
-    """The backend, device and precision for a stage's network. The small per-face networks, stages "classify"
-    (the emotion classifier, 64x64, under a millisecond) and "mesh" (the face mesh, 192x192, ~3 ms), stay on
-    onnxruntime in fp32 on every CPU device: OpenVINO does not pay there (docs/backends.md) and bf16 could tip
-    close emotion calls and move mesh points."""
+    """The backend, device and precision for a stage's network. The small per-face networks run in fp32 on every
+    CPU device (bf16 could tip close emotion calls and moves mesh points by up to 0.7 crop pixels): stage
+    "classify" (the emotion classifier, 64x64, under a millisecond) on onnxruntime, where OpenVINO does not pay
+    (docs/backends.md); stage "mesh" (the face mesh, 192x192) on OpenVINO where it has the CPU, 1.4 ms a face
+    against onnxruntime's 3.5 with the same points to 2e-4 crop pixels (docs/expression.md)."""
     if device not in DEVICES:
         raise EmocamError(f"--device {device}: choose one of {', '.join(DEVICES)}")
     if precision not in PRECISIONS:
@@ -52,6 +53,8 @@ def plan(device: str = "auto", precision: str = "auto", stage: str = "stylize") 
             raise EmocamError(f"--device cuda: CUDA is not usable here (onnxruntime: {ort_runtime.cuda_status()[1]}); "
                               "use --device cpu or auto")
         return Plan("onnxruntime", "cuda", "fp32")
+    if stage == "mesh" and device == "cpu" and "cpu" in ov_backend.devices():
+        return Plan("openvino", "cpu", "fp32")
     if device == "cpu-onnxruntime" or stage in ("classify", "mesh") or (device == "cpu" and "cpu" not in ov_backend.devices()):
         return Plan("onnxruntime", "cpu", "fp32")
     if device == "intel-gpu" and "intel-gpu" not in ov_backend.devices():
