@@ -83,11 +83,12 @@ class Settings:
                                    "so faces stay recognizable; not used by --regions frame", "Face strength",
                                    "Style", cli="--face-strength", low=0.0, high=1.0)
     process_size: int = setting(512, "longest side the style network sees, 0 = full size (output keeps the input size); "
-                                "the default is full size for render and 640 for live where the style network runs "
-                                "fast here (CUDA, or bf16/fp16 through OpenVINO), else 512 and 320",
+                                "the default is 320 for live (the largest size that held 24 fps on 2 cores, bf16 included), "
+                                "and for render full size where the style network runs fast here (CUDA, or bf16/fp16 "
+                                "through OpenVINO), else 512",
                                 "Style size (longest side)", "Processing", cli="--process-size", unit="px",
                                 low=32, high=8192, zero_ok=True, defaults=((LIVE, 320),),
-                                fast_defaults=((RENDER, 0), (LIVE, 640)))
+                                fast_defaults=((RENDER, 0),))
     temporal: str = setting("stable", "how frames follow each other: off = each frame on its own, scaled up bilinearly; "
                             "guided = scaled up edge-aware with the full-size input's own detail; stable = blended with "
                             "the previous output carried along the optical flow where it still fits (steadier; resets "
@@ -143,7 +144,7 @@ class Settings:
     @classmethod
     def for_surface(cls, surface: str) -> "Settings":
         """The defaults as that surface starts them (e.g. the live view styles at 320 px, render at 512; where the
-        style network runs fast here, render at full size and live at 640: docs/backends.md)."""
+        style network runs fast here, render at full size: docs/backends.md)."""
         settings = cls()
         fast = _fast_style_here() if surface in (RENDER, LIVE) else False
         for f in dataclasses.fields(cls):
