@@ -20,8 +20,9 @@ wraps a small-picture stylizer (``stylize_small``: RGB uint8 at the processing s
 * ``texture``: like ``stable`` the network runs every frame, but nothing is averaged: the engine keeps ONE
   reference picture and the flow from it to the current frame (composed, then re-measured against the
   reference's own input so it does not drift), samples the reference once (bicubic) along that flow, and per
-  pixel either shows that carried copy or, where it is not trusted (its input does not match the current one, occlusion, margin, outside) or where it no longer looks like the network's output at a coarse
-  scale, the network's output itself (a hard choice, softened only along the seams). When too little is carried,
+  pixel either shows that carried copy or, where it is not trusted (its input does not match the current one,
+  occlusion, margin, outside) or where it no longer looks like the network's output at a coarse scale, the
+  network's output itself (a hard choice, softened only along the seams). When too little is carried,
   this frame's output becomes the new reference (so no pop); cuts, size and style changes start from the network.
   Texture is never mixed with a shifted copy of itself and never resampled frame after frame, so it stays sharp.
 
