@@ -93,8 +93,10 @@ class Settings:
                             "guided = scaled up edge-aware with the full-size input's own detail; stable = blended with "
                             "the previous output carried along the optical flow where it still fits (steadier; resets "
                             "on cuts), scaled up bilinearly; keyframe = CPU speed option, the style network only every "
-                            "3rd frame, carried along the flow in between", "Temporal", "Processing",
-                            cli="--temporal", choices=("off", "guided", "stable", "keyframe"))
+                            "3rd frame, carried along the flow in between; texture = styled every frame, one reference "
+                            "carried along the flow and sampled once, the network's own output where that is not "
+                            "trusted (sharper than stable: no texture averaged)", "Temporal", "Processing",
+                            cli="--temporal", choices=("off", "guided", "stable", "keyframe", "texture"))
     smoothing_s: float = setting(0.4, "emotion smoothing time constant", "Smoothing time", "Emotion",
                                  cli="--smoothing", unit="s", low=0.0, high=60.0)
     dwell_s: float = setting(0.4, "how long a new emotion must lead before the style switches",

@@ -17,6 +17,14 @@ wraps a small-picture stylizer (``stylize_small``: RGB uint8 at the processing s
   style changes, or when too little of the history is still trusted), blended there like ``stable``; the frames
   in between carry the last output along the composed flow (one resampling). ``info["keyframe"]`` says which
   frames really ran the network.
+* ``texture``: like ``stable`` the network runs every frame, but nothing is averaged: the engine keeps ONE
+  reference picture and the flow from it to the current frame (composed, then re-measured against the
+  reference's own input so it does not drift), samples the reference once (bicubic) along that flow, and per
+  pixel either shows that carried copy or, where it is not trusted (its input does not match the current one,
+  occlusion, margin, outside) or where it no longer looks like the network's output at a coarse scale, the
+  network's output itself (a hard choice, softened only along the seams). When too little is carried,
+  this frame's output becomes the new reference (so no pop); cuts, size and style changes start from the network.
+  Texture is never mixed with a shifted copy of itself and never resampled frame after frame, so it stays sharp.
 
 While the style itself changes (an emotion fade; pass what the network is asked for as ``style``: the blended
 style vector, or the emotion weights) the history gives way, so the change is neither held back nor ghosted.
@@ -31,7 +39,7 @@ import numpy as np
 
 from emocam.pipeline.style import processing_shape
 
-MODES = ("off", "guided", "stable", "keyframe")
+MODES = ("off", "guided", "stable", "keyframe", "texture")
 DEFAULT_MODE = "stable"
 StylizeSmall = Callable[[np.ndarray], np.ndarray]
 
@@ -57,6 +65,11 @@ class TemporalParams:
     flow_size: int | None = 384  # flow is computed at most this long side (None: at the processing size); at or
     # under it no resizing: on the bench clips flow at 384 beat flow at 320 scaled up, in flicker and in time
     flow_preset: int = cv2.DISOPTICAL_FLOW_PRESET_MEDIUM  # DIS quality (a few ms at 256 px)
+    coarse_sigma: float = 3.0  # texture mode: px (processing size) of the blur under which carried and new must agree
+    coarse_diff: float = 0.12  # texture mode: coarse difference (0..1, max over channels) above which the network wins
+    carry_fraction: float = 0.8  # texture mode: fewer carried pixels than this makes this frame the new reference
+    carry_interp: int = cv2.INTER_CUBIC  # texture mode: how the reference is sampled (once)
+    direct: bool = True  # texture mode: re-estimate the flow from the reference's input, starting from the composed one
 
 
 def _gray(rgb: np.ndarray) -> np.ndarray:
@@ -126,12 +139,14 @@ class TemporalStyler:
         self._key_maps: np.ndarray | None = None
         self._key_conf: np.ndarray | None = None
         self._since_key = 0
+        self._key_small: np.ndarray | None = None  # texture mode: the input the reference was made from
         self._style: np.ndarray | None = None
 
     def process(self, full: np.ndarray, stylize_small: StylizeSmall, process_size: int | None,
                 style: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
         """The stylized frame at the input's size, and info: keyframe (network ran), reset (history dropped),
-        confident (fraction of pixels whose history was trusted).
+        confident (fraction of pixels whose history was trusted); texture mode also: carried (fraction shown from
+        the reference), rekey (this frame's output became the new reference).
 
         `style` (e.g. the emotion weights) tells the engine when the look itself is changing: while it fades,
         the history gives way (stable) or a keyframe is forced (keyframe), so the change is not held back."""
@@ -142,6 +157,8 @@ class TemporalStyler:
         info = {"keyframe": True, "reset": False, "confident": 0.0}
         if self.mode in ("off", "guided"):
             stylized = stylize_small(small)
+        elif self.mode == "texture":
+            stylized = self._texture(small, stylize_small, info, style_change)
         else:
             stylized = self._temporal(small, stylize_small, info, style_change)
         if (pw, ph) == (w, h):
@@ -198,6 +215,46 @@ class TemporalStyler:
         blended = keep_texture(now + weight[..., None] * (carried.astype(np.float32) - now), now)
         return self._new_key(small, np.clip(blended + 0.5, 0, 255).astype(np.uint8))
 
+    def _texture(self, small: np.ndarray, stylize_small: StylizeSmall, info: dict, style_change: float) -> np.ndarray:
+        """One reference, sampled once along the flow composed from it; the network's output where it is not
+        trusted. Only the flow maps are resampled frame after frame, never the picture."""
+        p = self.params
+        history = self._key is not None and self._key.shape == small.shape
+        if history:
+            maps, confidence = self._align(small)
+            info["confident"] = np.count_nonzero(confidence > 0.5) / confidence.size
+            history = info["confident"] >= p.cut_fraction
+        info["reset"] = not history
+        current = stylize_small(small)
+        if not history or style_change > 0.0:  # a cut, a new size, or the look is changing: start from the network
+            return self._new_texture_key(small, current)
+        if self._key_maps is not None:  # compose: where each current pixel was in the reference
+            maps = cv2.remap(self._key_maps, maps, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            if p.direct:  # composed flows drift (each step's error adds up): measure against the reference itself
+                grid = self._grid_for(*small.shape[:2])
+                maps = self._flow(_gray(small), _gray(self._key_small), maps - grid) + grid
+        # checked against the reference's own input (not only the previous frame's): drift and slow changes show
+        key_in = cv2.remap(self._key_small, maps, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        trusted = self._confidence(small, key_in, maps) > 0.5
+        carried = cv2.remap(self._key, maps, None, p.carry_interp, borderMode=cv2.BORDER_REPLICATE)
+        sigma = p.coarse_sigma
+        coarse = _channel_max(cv2.absdiff(cv2.GaussianBlur(carried, (0, 0), sigma),
+                                          cv2.GaussianBlur(current, (0, 0), sigma)))
+        trusted &= coarse < p.coarse_diff * 255
+        info["carried"] = np.count_nonzero(trusted) / trusted.size
+        weight = cv2.blur(trusted.astype(np.float32), (3, 3))  # hard, but no stair-step seams
+        out = cv2.blendLinear(carried, current, weight, 1.0 - weight)
+        info["rekey"] = info["carried"] < p.carry_fraction
+        if info["rekey"]:  # too little carried: this output (as shown) is the new reference
+            return self._new_texture_key(small, out)
+        self._key_maps, self._prev_small = maps, small
+        return out
+
+    def _new_texture_key(self, small: np.ndarray, stylized: np.ndarray) -> np.ndarray:
+        """The reference, and its input: later frames are checked and flowed against that input, not the last."""
+        self._key_small = small
+        return self._new_key(small, stylized)
+
     def _new_key(self, small: np.ndarray, stylized: np.ndarray) -> np.ndarray:
         """Make this frame's output the reference the next frames are carried from."""
         self._key, self._prev_small, self._since_key = stylized, small, 0
@@ -210,18 +267,23 @@ class TemporalStyler:
             self._grid = np.stack(np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32)), -1)
         return self._grid
 
-    def _flow(self, current: np.ndarray, previous: np.ndarray) -> np.ndarray:
-        """DIS flow from the current to the previous grey frame, computed at most `flow_size` px long side."""
+    def _flow(self, current: np.ndarray, previous: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
+        """DIS flow from the current to the previous grey frame, computed at most `flow_size` px long side;
+        `start` (a flow at full size) is where DIS starts from."""
         h, w = current.shape[:2]
         if min(h, w) < MIN_FLOW_SIDE:  # DIS's pyramid needs some height: a sliver of a frame is taken as still
             return np.zeros((h, w, 2), np.float32)
         scale = min(1.0, self.params.flow_size / max(h, w)) if self.params.flow_size else 1.0
         scale = max(scale, min(1.0, MIN_FLOW_SIDE / min(h, w)))
         if scale == 1.0:
-            return self._dis.calc(current, previous, None)
+            return self._dis.calc(current, previous, None if start is None else start.copy())
         size = (max(8, round(w * scale)), max(8, round(h * scale)))
+        if start is not None:
+            start = cv2.resize(start, size, interpolation=cv2.INTER_AREA)
+            start[..., 0] *= size[0] / w
+            start[..., 1] *= size[1] / h
         flow = self._dis.calc(cv2.resize(current, size, interpolation=cv2.INTER_AREA),
-                              cv2.resize(previous, size, interpolation=cv2.INTER_AREA), None)
+                              cv2.resize(previous, size, interpolation=cv2.INTER_AREA), start)
         flow = cv2.resize(flow, (w, h), interpolation=cv2.INTER_LINEAR)
         flow[..., 0] *= w / size[0]
         flow[..., 1] *= h / size[1]
@@ -233,6 +295,11 @@ class TemporalStyler:
         maps = self._flow(_gray(small), _gray(self._prev_small))
         maps += self._grid_for(h, w)
         warped_in = cv2.remap(self._prev_small, maps, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        return maps, self._confidence(small, warped_in, maps)
+
+    def _confidence(self, small: np.ndarray, warped_in: np.ndarray, maps: np.ndarray) -> np.ndarray:
+        """Per-pixel trust in a picture carried along `maps`, from how well its carried input matches `small`."""
+        h, w = small.shape[:2]
         mismatch = _channel_max(cv2.absdiff(small, warped_in)).astype(np.float32) / 255.0
         mismatch = cv2.blur(mismatch, (3, 3))
         inside = (maps[..., 0] >= 0) & (maps[..., 0] <= w - 1) & (maps[..., 1] >= 0) & (maps[..., 1] <= h - 1)
@@ -241,4 +308,4 @@ class TemporalStyler:
             margin = 2 * self.params.margin + 1
             changed = (mismatch > self.params.strong).astype(np.uint8)
             confidence *= 1 - cv2.dilate(changed, np.ones((margin, margin), np.uint8))
-        return maps, confidence.astype(np.float32)
+        return confidence.astype(np.float32)

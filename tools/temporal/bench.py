@@ -135,7 +135,7 @@ def bench_clip(name: str, clip: list[np.ndarray], configs: list[Config], net: Ca
     for config in configs:  # ghosting against the per-frame output at the same processing size
         same_size = (outputs_by.get(Config(mode, config.size).label) for mode in ("off", "guided"))
         per_frame = next((o for o in same_size if o is not None), None)
-        if per_frame is not None and config.mode in ("stable", "keyframe", "naive"):
+        if per_frame is not None and config.mode in ("stable", "keyframe", "texture", "naive"):
             rows[config.label]["ghost"] = ghosting(outputs_by[config.label], per_frame)
     return {"frames": len(clip), "input_error": reference.input_error,
             "input_errors_dis": reference.input_errors["dis"].tolist(),
