@@ -35,11 +35,12 @@ def _wait_for_line(proc, prefix, timeout):
     raise AssertionError(f"no {prefix!r} line; output: {''.join(seen)[-2000:]}")
 
 
-def _start(tmp_path, *options):
+def _start(tmp_path, *options, env: dict[str, str] | None = None):
     config = tmp_path / "config"
     config.mkdir()
     (config / "live.json").write_text(json.dumps({"process_size": 256, "device": "cpu"}))
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", EMOCAM_CONFIG_DIR=str(config), PYTHONUNBUFFERED="1")
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", EMOCAM_CONFIG_DIR=str(config), PYTHONUNBUFFERED="1",
+               **(env or {}))
     return subprocess.Popen(
         [sys.executable, "-m", "emocam", "live", "--source", str(SAMPLE_CLIP), *options],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=Path(__file__).parent.parent,
@@ -79,3 +80,20 @@ def test_duration_closes_the_window_after_a_screenshot(tmp_path):
     assert image is not None and image.shape[1] >= 700 and image.shape[0] >= 500
     video = image[150:350, 20:300]
     assert video.std() > 20  # the video area (left) is not blank
+
+
+def test_closing_while_a_pack_loads_waits_for_it(tmp_path):
+    """Closed 0.3 s in, while the seven-network pack still compiles on a busy machine (an empty model cache, four
+    busy processes): the window waits for the load and exits 0. It used to exit while OpenVINO's threads were
+    compiling and abort ("terminate called ...", exit 134) two times in three under this load."""
+    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(4)]
+    try:
+        env_cache = {"EMOCAM_CACHE_DIR": str(tmp_path / "cache")}
+        proc = _start(tmp_path, "--duration", "0.3", "--pack", "johnson-distilled", env=env_cache)
+        output, _ = proc.communicate(timeout=180)
+    finally:
+        for p in busy:
+            p.kill()
+            p.wait()
+    assert proc.returncode == 0, output[-2000:]
+    assert "Traceback" not in output and "terminate called" not in output

@@ -24,6 +24,8 @@ from emocam.live.thumbnails import ThumbnailWorker
 from emocam.pipeline.loop import run_loop
 from emocam.settings import Settings
 
+SHUTDOWN_WAIT_S = 60.0  # the longest a closing window waits for a network load to finish
+
 
 class Controller:
     """Runs one source at a time through the pipeline into the view, the recorder and the virtual camera."""
@@ -42,6 +44,7 @@ class Controller:
         self.source_spec = ""
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []  # every processing thread started, the replaced ones too
 
     # -- commands from the window ----------------------------------------------------------------------------
     def apply(self, settings: Settings) -> None:
@@ -57,6 +60,7 @@ class Controller:
         self._thread = threading.Thread(target=self._run, args=(self.source_spec, self._stop),
                                         name="emocam-live", daemon=True)
         self._thread.start()
+        self._threads = [t for t in self._threads if t.is_alive()] + [self._thread]
 
     def set_paused(self, on: bool) -> None:
         (self.paused.set if on else self.paused.clear)()
@@ -87,7 +91,11 @@ class Controller:
                 return out
 
     def shutdown(self) -> None:
-        """Stop the loop and close the outputs (the recording stays playable)."""
+        """Stop the loop, close the outputs (the recording stays playable), then wait for the threads to end.
+
+        A thread may be loading a network (a pack switch under load takes many seconds): the process must not
+        exit under it, or the runtime's native threads abort it ("terminate called ...", exit 134). So after the
+        outputs are closed it waits for them, saying so, for at most SHUTDOWN_WAIT_S."""
         self._stop.set()
         self.thumbnails.stop()
         if self._thread is not None:
@@ -95,6 +103,10 @@ class Controller:
         self.recording.close()
         self.vcam.close()
         self.view.close()
+        threads = [t for t in self._threads + [self.thumbnails.thread] if t is not None]
+        if _join(threads, 2.0):
+            print("emocam: closing once the style network has finished loading", flush=True)
+            _join(threads, SHUTDOWN_WAIT_S)
         self.step.close()
 
     # -- the processing thread ------------------------------------------------------------------------------
@@ -122,3 +134,11 @@ class Controller:
                 source.close()
             except Exception:
                 pass
+
+
+def _join(threads: list[threading.Thread], seconds: float) -> bool:
+    """Wait up to `seconds` in all for `threads` to end; True if one is still running."""
+    deadline = time.monotonic() + seconds
+    for thread in threads:
+        thread.join(timeout=max(0.0, deadline - time.monotonic()))
+    return any(t.is_alive() for t in threads)

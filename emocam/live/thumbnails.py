@@ -40,14 +40,14 @@ class ThumbnailWorker:
     def __init__(self) -> None:
         self._done: "queue.Queue[tuple[int, object, np.ndarray]]" = queue.Queue()
         self._job = 0
-        self._thread: threading.Thread | None = None
+        self.thread: threading.Thread | None = None  # the newest job's (the window waits for it at close)
         self._sample: np.ndarray | None = None
 
     def render(self, info: PackInfo, device: str) -> None:
         self._job += 1
         job = self._job
-        self._thread = threading.Thread(target=self._run, args=(job, info, device), name="emocam-thumbs", daemon=True)
-        self._thread.start()
+        self.thread = threading.Thread(target=self._run, args=(job, info, device), name="emocam-thumbs", daemon=True)
+        self.thread.start()
 
     def take(self) -> list[tuple[object, np.ndarray]]:
         """Thumbnails of the current job finished since the last call."""
