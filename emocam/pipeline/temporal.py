@@ -179,19 +179,27 @@ class TemporalStyler:
             return 0.0
         return float(np.abs(style - previous).sum()) / max(float(np.abs(previous).sum()), 1e-6)
 
+    def _history(self, small: np.ndarray, info: dict) -> tuple[np.ndarray, np.ndarray] | None:
+        """(maps, confidence) from the previous frame onto this one while the history holds; None (and
+        info["reset"]) on a first frame, a new size, or a cut (too few confident pixels)."""
+        aligned = None
+        if self._key is not None and self._key.shape == small.shape:
+            maps, confidence = self._align(small)
+            info["confident"] = np.count_nonzero(confidence > 0.5) / confidence.size
+            if info["confident"] >= self.params.cut_fraction:
+                aligned = maps, confidence
+        info["reset"] = aligned is None
+        return aligned
+
     def _temporal(self, small: np.ndarray, stylize_small: StylizeSmall, info: dict, style_change: float) -> np.ndarray:
         """Stable and keyframe share one path: the network's output is blended with the history carried along
         the flow; `stable` runs the network every frame, `keyframe` every Nth frame and carries in between."""
         p = self.params
         every = p.keyframe_every if self.mode == "keyframe" else 1
-        history = self._key is not None and self._key.shape == small.shape
-        if history:
-            maps, confidence = self._align(small)
-            info["confident"] = np.count_nonzero(confidence > 0.5) / confidence.size
-            history = info["confident"] >= p.cut_fraction
-        info["reset"] = not history
-        if not history:
+        aligned = self._history(small, info)
+        if aligned is None:
             return self._new_key(small, stylize_small(small))
+        maps, confidence = aligned
         if self._since_key == 0:  # the key is the previous frame (always so in `stable`): the flow is the map
             key_maps, key_conf = maps, confidence
         else:  # compose the flow with the maps from the last keyframe: one resampling of the key, no blur build-up
@@ -219,15 +227,11 @@ class TemporalStyler:
         """One reference, sampled once along the flow composed from it; the network's output where it is not
         trusted. Only the flow maps are resampled frame after frame, never the picture."""
         p = self.params
-        history = self._key is not None and self._key.shape == small.shape
-        if history:
-            maps, confidence = self._align(small)
-            info["confident"] = np.count_nonzero(confidence > 0.5) / confidence.size
-            history = info["confident"] >= p.cut_fraction
-        info["reset"] = not history
+        aligned = self._history(small, info)
         current = stylize_small(small)
-        if not history or style_change > 0.0:  # a cut, a new size, or the look is changing: start from the network
+        if aligned is None or style_change > 0.0:  # a cut, a new size, or the look is changing: start from the network
             return self._new_texture_key(small, current)
+        maps = aligned[0]
         if self._key_maps is not None:  # compose: where each current pixel was in the reference
             maps = cv2.remap(self._key_maps, maps, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
             if p.direct:  # composed flows drift (each step's error adds up): measure against the reference itself
