@@ -43,8 +43,7 @@ class Controller:
         self.paused = threading.Event()
         self.source_spec = ""
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._threads: list[threading.Thread] = []  # every processing thread started, the replaced ones too
+        self._threads: list[threading.Thread] = []  # the processing threads still running, the newest last
 
     # -- commands from the window ----------------------------------------------------------------------------
     def apply(self, settings: Settings) -> None:
@@ -57,10 +56,10 @@ class Controller:
         self._stop = threading.Event()
         self.source_spec = str(spec)
         self.step.send(RESET)
-        self._thread = threading.Thread(target=self._run, args=(self.source_spec, self._stop),
-                                        name="emocam-live", daemon=True)
-        self._thread.start()
-        self._threads = [t for t in self._threads if t.is_alive()] + [self._thread]
+        thread = threading.Thread(target=self._run, args=(self.source_spec, self._stop), name="emocam-live",
+                                  daemon=True)
+        thread.start()
+        self._threads = [t for t in self._threads if t.is_alive()] + [thread]
 
     def set_paused(self, on: bool) -> None:
         (self.paused.set if on else self.paused.clear)()
@@ -98,8 +97,7 @@ class Controller:
         outputs are closed it waits for them, saying so, for at most SHUTDOWN_WAIT_S."""
         self._stop.set()
         self.thumbnails.stop()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        _join(self._threads[-1:], 5.0)  # the current source's last frames reach the recording
         self.recording.close()
         self.vcam.close()
         self.view.close()
