@@ -189,12 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     timer.timeout.connect(lambda: soak.tick() or app.quit())
     timer.start(1000)
     app.exec()
-    window.close()
-    # under heavy load the processing thread can outlive the window's 5 s wait (a pack still loading); the
-    # soak waits for it and closes the pipeline, so the process ends cleanly instead of aborting in teardown
-    if window.controller._thread is not None:
-        window.controller._thread.join(timeout=300)
-    window.controller.step.close()
+    window.close()  # waits for a pack still loading and closes the pipeline (Controller.shutdown)
     log.close()
     result = verdict(log.samples, args.warmup, None if args.no_record else args.record_every)
     print(f"recordings: {soak.recordings} started, {soak.finished} finished as regular MP4s, "
