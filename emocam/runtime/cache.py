@@ -1,7 +1,7 @@
 """Models prepared once, on disk, per model sha256: safe to delete, never stale.
 
-Each backend gets the same prepared ONNX (spelled-out instance norms folded, free image axes declared where a
-stage asks for them) written once under the user cache folder, named by the source file's sha256 and the
+Each backend gets a prepared ONNX (free image axes declared where a stage asks for them; for onnxruntime also
+the spelled-out instance norms folded, which OpenVINO runs slower than the spelled-out ops) written once under the user cache folder, named by the source file's sha256 and the
 preparation; onnxruntime adds its optimised graph and OpenVINO its compiled blobs beside it, keyed by device
 and precision too. A changed model file has another sha256, so it never meets an old entry; deleting the
 folder only costs the next start its preparation again.
@@ -106,13 +106,15 @@ def write_atomic(path: Path, data: bytes) -> bool:
         return False
 
 
-def prepared(path: Path, axes: dict[str, dict[int, str]] | None = None) -> Path:
-    """The prepared ONNX for `path`: norms folded, `axes` freed (value -> {axis: symbol}); made once.
+def prepared(path: Path, axes: dict[str, dict[int, str]] | None = None, fold_norms: bool = True) -> Path:
+    """The prepared ONNX for `path`: norms folded (unless `fold_norms` is False), `axes` freed (value -> {axis:
+    symbol}); made once.
 
     Returns `path` itself when nothing changes or the file is not a readable ONNX protobuf (then the backend's
     own error is the one reported); a cache that cannot be written falls back to a temporary file per load."""
     path = Path(path)
-    tag = hashlib.sha256(json.dumps([FORMAT, axes or {}], sort_keys=True).encode()).hexdigest()[:8]
+    recipe = [FORMAT, axes or {}] if fold_norms else [FORMAT, axes or {}, "unfolded"]  # old tags stay valid
+    tag = hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:8]
     target = model_dir(path) / f"prepared-{tag}.onnx"
     if target.is_file():
         return target
@@ -121,7 +123,7 @@ def prepared(path: Path, axes: dict[str, dict[int, str]] | None = None) -> Path:
         changed = False
         if axes:
             data, changed = free_axes(data, axes), True
-        folded, count = fold_instance_norms(data)
+        folded, count = fold_instance_norms(data) if fold_norms else (data, 0)
     except (OSError, ValueError, IndexError, struct.error):  # ValueError covers a bad UTF-8 name too
         if axes:
             raise
