@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from emocam.errors import EmocamError
 from emocam.live.capture import open_live_source, paced_frames, source_label
-from emocam.live.memory import keep_big_blocks_mapped
+from emocam.live.memory import share_arenas
 from emocam.live.outputs import RecordingOutput, ViewOutput, VirtualCameraOutput
 from emocam.live.processing import RESET, Event, LiveStep
 from emocam.live.recorder import MAX_RATE
@@ -33,7 +33,7 @@ class Controller:
     def __init__(self, settings: Settings, vcam_backend: str | None = None,
                  make_pipeline: Callable[..., Any] | None = None) -> None:
         """`make_pipeline(settings, video_mode=True)` builds the step's pipeline (default: `Pipeline`)."""
-        keep_big_blocks_mapped()  # memory stays flat over many recordings (see emocam.live.memory)
+        share_arenas()  # memory stays flat over many recordings, frames stay fast (see emocam.live.memory)
         self._events: "queue.Queue[Event]" = queue.Queue()
         self.step = LiveStep(settings, self._events, make_pipeline)
         self.view = ViewOutput()

@@ -1,15 +1,19 @@
-"""Keep the live app's resident memory flat across recordings (glibc's allocator; elsewhere nothing happens).
+"""Keep the live app's resident memory flat across recordings without slowing every frame (glibc's allocator;
+elsewhere nothing happens).
 
 What each recording left behind was not Python objects (tracemalloc stayed at 60 MB while resident memory rose)
-but freed native memory that glibc kept. glibc serves big blocks (a 720x528 RGB frame is 1.1 MB) with mmap and
-gives them back on free, but each such free raises its mmap threshold (up to 32 MB), so later frame buffers come
-from the per-thread arenas instead. Every recording brings new threads (its encoder thread, libx264's) whose
-frame buffers, freed in those arenas among other threads' live blocks, stayed resident. Measured with
-`python -m tools.soak --minutes 5 --record-every 10 --record-seconds 5 --no-switch` on Megamind.avi (720x528):
-0.8 MB per recording before (455 -> 476 MB), noise with MALLOC_ARENA_MAX=2, and with the threshold fixed at
-128 KiB flat (401-405 MB over 29 recordings, +0.006 MB per recording). So `keep_big_blocks_mapped` fixes the
-threshold (which also stops the dynamic adjustment) when the live app starts, and `release_freed_memory` hands
-back what is free after each recording.
+but freed native memory that glibc kept. Every recording brings new threads (its encoder thread, libx264's), glibc
+gives new threads arenas of their own (up to eight per core), and frame buffers freed in those arenas among other
+threads' live blocks stayed resident: 0.8 MB per recording (`python -m tools.soak --minutes 5 --record-every 10
+--record-seconds 5 --no-switch` on Megamind.avi, 720x528: 455 -> 476 MB).
+
+The first fix kept every block of 128 KiB and more mmapped (a fixed mmap threshold). Memory stayed flat, but every
+frame-sized temporary of every stage (a 640x480 float frame is 3.7 MB) became a fresh mapping, faulted in page by
+page and unmapped again each frame, and each unmapping interrupts the process's other threads: the live window
+stylizing 640x480 frames ran at 14.7-16.2 fps with it and 18.3-19.9 fps without. `share_arenas` caps glibc's
+arenas instead, so a recording's threads reuse arenas whose freed blocks the next frames fill again, and glibc
+keeps its own threshold, reusing big blocks rather than mapping them anew. `release_freed_memory` hands back what
+is free after each recording.
 """
 from __future__ import annotations
 
@@ -17,8 +21,8 @@ import ctypes
 import ctypes.util
 import functools
 
-M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter (malloc.h)
-MMAP_THRESHOLD_BYTES = 128 * 1024  # glibc's default starting value, now kept
+M_ARENA_MAX = -8  # glibc's mallopt parameter (malloc.h)
+ARENAS = 1  # the main arena only: every thread's freed blocks are there for every other thread to reuse
 
 
 @functools.lru_cache(maxsize=1)
@@ -43,10 +47,10 @@ def release_freed_memory() -> bool:
 
 
 @functools.lru_cache(maxsize=1)
-def keep_big_blocks_mapped() -> bool:
-    """Blocks of 128 KiB and more (frames, encoder buffers) are mmapped and go back to the system when freed,
-    whichever thread freed them; whether glibc took the setting. Once per process."""
+def share_arenas() -> bool:
+    """Threads started from now on take an existing arena rather than a new one; whether glibc took the
+    setting. Once per process, before the live app starts its threads."""
     libc = _libc()
     if libc is None:
         return False
-    return bool(libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES))
+    return bool(libc.mallopt(M_ARENA_MAX, ARENAS))

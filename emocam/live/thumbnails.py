@@ -9,7 +9,6 @@ import cv2
 import numpy as np
 
 from emocam.live.pack_view import PackInfo, thumbnail_jobs
-from emocam.live.priority import lower_priority
 from emocam.io.sources import SAMPLE_CLIP
 
 SIDE = 112
@@ -66,7 +65,9 @@ class ThumbnailWorker:
     def _run(self, job: int, info: PackInfo, device: str) -> None:
         from emocam.pipeline.style import Stylizer
 
-        lower_priority()
+        # not at a lowered priority, unlike the encoder: OpenVINO's worker threads are started by whichever thread
+        # first runs a network and inherit its priority, and started here they ran the live view's own style
+        # network at nice 5 too, giving way to the GUI and the decoder in the middle of every frame
         try:
             if self._sample is None:
                 self._sample = sample_picture()
