@@ -6,6 +6,7 @@ import json
 import shutil
 
 import av
+import cv2
 import numpy as np
 import pytest
 
@@ -92,7 +93,7 @@ def test_plan_names_what_runs_and_refuses_what_does_not_work():
 
 
 @needs_openvino
-def test_each_runtime_gets_the_norms_the_way_it_runs_them_fastest():
+def test_each_runtime_gets_the_norms_the_way_it_runs_them_fastest(astronaut):
     """onnxruntime: the spelled-out norms folded into InstanceNormalization (6-23% faster there); OpenVINO: as
     spelled out, which it fuses itself (30 vs 36 ms at 640x480 bf16, docs/backends.md), the same output."""
     source = find_model("multistyle26.onnx")
@@ -100,18 +101,12 @@ def test_each_runtime_gets_the_norms_the_way_it_runs_them_fastest():
     assert cache.prepared(source, fold_norms=False) == source  # nothing else to prepare: the file itself
     network = load_network(source, "cpu")
     assert not any(op.get_type_name() == "MVN" for op in network.model.get_ops())
-    image = np.ascontiguousarray(skimage_astronaut_small().transpose(2, 0, 1)[None], np.float32) / 255.0
+    small = cv2.resize(astronaut, (160, 120), interpolation=cv2.INTER_AREA)
+    image = np.ascontiguousarray(small.transpose(2, 0, 1)[None], np.float32) / 255.0
     feed = {"image": image, "style_weights": np.eye(26, dtype=np.float32)[19]}
     fp32 = load_network(source, "cpu", "fp32").run(feed)[0]
     reference = load_network(source, "cpu-onnxruntime").run(feed)[0]
     assert np.abs(fp32 - reference).max() < 1e-3
-
-
-def skimage_astronaut_small() -> np.ndarray:
-    import cv2
-    import skimage.data
-
-    return cv2.resize(skimage.data.astronaut(), (160, 120), interpolation=cv2.INTER_AREA)
 
 
 def test_onnxruntime_threads_do_not_spin_after_a_run():

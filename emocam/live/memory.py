@@ -10,7 +10,8 @@ threads' live blocks stayed resident: 0.8 MB per recording (`python -m tools.soa
 The first fix kept every block of 128 KiB and more mmapped (a fixed mmap threshold). Memory stayed flat, but every
 frame-sized temporary of every stage (a 640x480 float frame is 3.7 MB) became a fresh mapping, faulted in page by
 page and unmapped again each frame, and each unmapping interrupts the process's other threads: the live window
-stylizing 640x480 frames ran at 14.7-16.2 fps with it and 18.3-19.9 fps without. `share_arenas` caps glibc's
+stylizing 640x480 frames (`--temporal off`, in turns) ran at 15.8 and 17.0 fps with it, 17.5 and 20.0 fps with
+one shared arena. `share_arenas` caps glibc's
 arenas instead, so a recording's threads reuse arenas whose freed blocks the next frames fill again, and glibc
 keeps its own threshold, reusing big blocks rather than mapping them anew. `release_freed_memory` hands back what
 is free after each recording.

@@ -1,10 +1,11 @@
 """Models prepared once, on disk, per model sha256: safe to delete, never stale.
 
 Each backend gets a prepared ONNX (free image axes declared where a stage asks for them; for onnxruntime also
-the spelled-out instance norms folded, which OpenVINO runs slower than the spelled-out ops) written once under the user cache folder, named by the source file's sha256 and the
-preparation; onnxruntime adds its optimised graph and OpenVINO its compiled blobs beside it, keyed by device
-and precision too. A changed model file has another sha256, so it never meets an old entry; deleting the
-folder only costs the next start its preparation again.
+the spelled-out instance norms folded, which OpenVINO runs slower than the spelled-out ops) written once under
+the user cache folder, named by the source file's sha256 and the preparation; onnxruntime adds its optimised
+graph and OpenVINO its compiled blobs beside it, keyed by device and precision too. A changed model file has
+another sha256, so it never meets an old entry; deleting the folder only costs the next start its preparation
+again.
 """
 from __future__ import annotations
 
