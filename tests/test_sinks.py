@@ -1,11 +1,12 @@
-"""The video sink: crash-safe fragments at least every second, even at uneven live frame times."""
+"""The video sink: crash-safe fragments at least every second, even at uneven live frame times; a batch
+chunk's lookahead frames."""
 from __future__ import annotations
 
 import av
 import numpy as np
 import pytest
 
-from emocam.io.sinks import VideoSink
+from emocam.io.sinks import ENCODER_LOOKAHEAD, VideoSink
 
 
 @pytest.mark.parametrize("fps", [1.5, 30.0])
@@ -36,3 +37,39 @@ def test_odd_sizes_are_padded_to_even_never_resized(tmp_path):
         frame = next(container.decode(video=0)).to_ndarray(format="rgb24")
     assert frame.shape == (50, 66, 3)
     assert frame[:, -2:].mean() > 200 and frame[:, :60].mean() < 30  # edge repeated, picture not rescaled
+
+
+def _decoded(path) -> list[np.ndarray]:
+    with av.open(str(path)) as container:
+        return [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
+
+
+def test_lookahead_frames_shape_the_last_frames_and_are_never_written(sample_clip, tmp_path):
+    """A batch chunk's end: the frames after it go to the encoder's lookahead only, so the chunk's last frames
+    are encoded exactly as in one long file (x264's macroblock tree looks ENCODER_LOOKAHEAD frames ahead)."""
+    with av.open(str(sample_clip)) as container:
+        real = [(f.to_ndarray(format="rgb24"), float(f.time)) for _, f in zip(range(40), container.decode(video=0))]
+    kept, size = 30, (real[0][0].shape[1], real[0][0].shape[0])
+
+    def write(name: str, frames: int, lookahead: int):
+        sink = VideoSink(tmp_path / name, size, 30)
+        for image, time in real[:frames]:
+            sink.encode(image, time)
+        for image, time in real[frames:frames + lookahead]:
+            sink.lookahead(image, time)
+        sink.close()
+        assert sink.frames_written == frames
+        return _decoded(tmp_path / name)
+
+    whole = write("whole.mp4", len(real), 0)
+    chunk = write("chunk.mp4", kept, ENCODER_LOOKAHEAD)
+    cut = write("cut.mp4", kept, 0)
+    assert len(chunk) == len(cut) == kept
+    assert all(np.array_equal(a, b) for a, b in zip(chunk, whole))
+    # without the lookahead the last frames come out otherwise: the clip exercises what is tested
+    assert not all(np.array_equal(a, b) for a, b in zip(cut, whole))
+    sink = VideoSink(tmp_path / "bad.mp4", size, 30)
+    sink.lookahead(real[0][0], 0.0)
+    with pytest.raises(ValueError):  # nothing is written after a lookahead-only frame
+        sink.encode(real[1][0], real[1][1])
+    sink.close()

@@ -26,11 +26,14 @@ from emocam.pipeline.loop import Processed, run_loop
 from emocam.pipeline.components import Components
 from emocam.pipeline.pipeline import Pipeline
 from emocam.pipeline.records import frame_record
-from emocam.io.sinks import VideoSink
+from emocam.io.sinks import ENCODER_LOOKAHEAD, VideoSink
 from emocam.io.skipped import SkippedPackets, decode_packet
 from emocam.io.sources import Frame, VideoFileSource
 from emocam.settings import Settings
 
+# frame indices that mark frames outside the chunk's own span: rendered, never kept
+WARM_UP = -1  # before the cut: they bring smoothing, fades and temporal history up to where a single render is
+LOOKAHEAD = -2  # after the end: only the encoder sees them, so the chunk's last frames are encoded as in one file
 Progress = Callable[[int], None]  # frames of this chunk done so far (called after every kept frame)
 
 
@@ -51,7 +54,8 @@ class ChunkResult:
 
 
 class _KeptFrames:
-    """The chunk's sink: encodes (and records) only frames past the cut; warm-up frames carry index -1."""
+    """The chunk's sink: encodes (and records) only frames of its own span; the lookahead frames past its end
+    go to the encoder alone."""
 
     def __init__(self, video: VideoSink, records: list[str] | None, progress: Progress | None,
                  skipped: SkippedPackets) -> None:
@@ -60,6 +64,8 @@ class _KeptFrames:
         self.first_kept_at: float | None = None
 
     def write(self, item: Processed) -> None:
+        if item.frame.index == LOOKAHEAD:
+            self.video.lookahead(item.image, item.frame.time)
         if item.frame.index < 0:
             return
         if self.first_kept_at is None:
@@ -76,13 +82,15 @@ class _KeptFrames:
 
 
 def chunk_frames(source: VideoFileSource, spec: ChunkSpec, skipped: SkippedPackets) -> Iterator[Frame]:
-    """Decode from the chunk's warm-up keyframe to its end; frames before the cut get index -1.
+    """Decode from the chunk's warm-up keyframe to its end, and the encoder's lookahead past it; frames before
+    the cut get index WARM_UP, those after the end LOOKAHEAD.
 
     A damaged packet is skipped (as in a single render); those of the chunk's own span count in `skipped`."""
     stream = source.video
     if spec.warm_pts > (stream.start_time or 0):
         source.container.seek(spec.warm_pts, stream=stream, backward=True, any_frame=False)
     index = spec.first_frame
+    past_end = 0
     warm_up = SkippedPackets()
     try:
         for packet in source.container.demux(stream):
@@ -92,9 +100,13 @@ def chunk_frames(source: VideoFileSource, spec: ChunkSpec, skipped: SkippedPacke
                 if frame.pts is None or frame.pts < spec.warm_pts:
                     continue
                 if spec.end_pts is not None and frame.pts >= spec.end_pts:
-                    return
+                    if past_end == ENCODER_LOOKAHEAD:
+                        return
+                    past_end += 1
+                    yield Frame(frame.to_ndarray(format="rgb24"), float(frame.time), LOOKAHEAD)
+                    continue
                 keep = frame.pts >= spec.start_pts
-                yield Frame(frame.to_ndarray(format="rgb24"), float(frame.time), index if keep else -1)
+                yield Frame(frame.to_ndarray(format="rgb24"), float(frame.time), index if keep else WARM_UP)
                 index += keep
     except (av.FFmpegError, ValueError, OSError) as exc:
         raise EmocamError(f"{spec.path} is damaged or truncated: {str(exc).splitlines()[0]}") from None

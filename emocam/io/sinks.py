@@ -30,6 +30,11 @@ FRAGMENTED = {
 }
 FRAGMENTED_SUFFIXES = {".mp4", ".mov", ".m4v"}
 KEYFRAME_INTERVAL_S = 1.0
+# x264's lookahead at the preset used: how many frames after a frame can change how it is encoded (its
+# macroblock tree gives blocks that later frames reference more bits). A chunk of a batch feeds this many
+# frames past its end to the encoder (`lookahead`), so its last frames come out as in a single render.
+PRESET = "veryfast"
+ENCODER_LOOKAHEAD = 10
 
 
 class VideoSink:
@@ -63,7 +68,7 @@ class VideoSink:
         self.video.pix_fmt = "yuv420p"
         self.video.time_base = time_base or Fraction(1, 90000)
         gop = max(1, math.floor(fps))
-        codec_options = {"preset": "veryfast", "crf": str(crf), "keyint_min": "1", "x264-params": f"keyint={gop}:scenecut=0:bframes=0"}
+        codec_options = {"preset": PRESET, "crf": str(crf), "keyint_min": "1", "x264-params": f"keyint={gop}:scenecut=0:bframes=0"}
         if low_latency:
             codec_options["tune"] = "zerolatency"  # no lookahead: what is written survives a kill
         self.video.options = codec_options
@@ -82,6 +87,7 @@ class VideoSink:
         self.audio_note = self.audio.note if self.audio is not None else "none"
         self.frames_written = 0
         self._last_pts = -1
+        self._tail_pts: int | None = None  # the first lookahead-only frame's pts: its packets are never written
         self._lock = threading.Lock()
         self._closed = False
 
@@ -89,8 +95,15 @@ class VideoSink:
         """The frame loop's sink interface: encode the item's image at its source time."""
         self.encode(item.image, item.frame.time)
 
-    def encode(self, image: np.ndarray, time: float | None = None) -> None:
+    def lookahead(self, image: np.ndarray, time: float) -> None:
+        """Feed a frame that follows the last one written to the encoder's lookahead only: it shapes how the
+        frames before it are encoded, and neither it nor any later frame is written."""
+        self.encode(image, time, written=False)
+
+    def encode(self, image: np.ndarray, time: float | None = None, written: bool = True) -> None:
         """Encode one RGB frame shown at `time` seconds (default: the next frame slot)."""
+        if written and self._tail_pts is not None:
+            raise ValueError("a frame to write after a lookahead-only frame")
         h, w = image.shape[:2]
         if (w, h) != tuple(self.size):
             image = cv2.resize(image, tuple(self.size), interpolation=cv2.INTER_AREA)
@@ -102,18 +115,22 @@ class VideoSink:
         pts = max(int(round(t / self.video.time_base)), self._last_pts + 1)
         frame.pts, frame.time_base = pts, self.video.time_base
         self._last_pts = pts
+        if not written and self._tail_pts is None:
+            self._tail_pts = pts
         if self._last_keyframe_time is None or t - self._last_keyframe_time >= KEYFRAME_INTERVAL_S:
             frame.pict_type = av.video.frame.PictureType.I  # a fragment boundary at least every second
             self._last_keyframe_time = t
         with self._lock:
             self._mux(lambda: self.video.encode(frame))
-        self.frames_written += 1
+        self.frames_written += written
 
     def _mux(self, packets: Callable[[], Iterable[av.Packet]]) -> None:
         """Encode and write; any failure here (disk full, file too large, ...) is an output problem."""
         try:
             for packet in packets():
-                self.container.mux(packet)
+                if self._tail_pts is None or packet.stream is not self.video or packet.pts is None \
+                        or packet.pts < self._tail_pts:
+                    self.container.mux(packet)
         except (av.FFmpegError, OSError) as exc:
             raise write_failure(self.path, exc) from None
 
