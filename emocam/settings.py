@@ -77,8 +77,11 @@ class Settings:
     strength: float = setting(1.0, "0 = original, 1 = fully stylized", "Strength", "Style", cli="--strength",
                               low=0.0, high=1.0)
     regions: str = setting("frame", "where styles fall: frame = one style for all; person = each person in their own "
-                           "emotion's style, the background in the frame's; background = only the background styled",
-                           "Regions", "Style", cli="--regions", choices=("frame", "person", "background"))
+                           "emotion's style, the background in the frame's; background = only the background styled. "
+                           "Render starts at person (faces stay recognizable), the live view at frame (person ran "
+                           "below 24 fps on 2 cores; docs/regions.md)",
+                           "Regions", "Style", cli="--regions", choices=("frame", "person", "background"),
+                           defaults=((RENDER, "person"),))
     face_strength: float = setting(0.3, "share of the style that falls on faces (person) or people (background), "
                                    "so faces stay recognizable; not used by --regions frame", "Face strength",
                                    "Style", cli="--face-strength", low=0.0, high=1.0)
