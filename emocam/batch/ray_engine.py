@@ -60,14 +60,17 @@ class ChunkActor:
 
 
 def _kill_once_for_tests() -> None:
-    """A real crash for the fault-tolerance test: SIGKILL this worker half way through a chunk, once."""
+    """A real crash for the fault-tolerance test: SIGKILL this worker half way through a chunk, once. The
+    marker keeps the killed worker's PID, so the test looks for that worker's scratch folders only."""
     marker = os.environ.get(KILL_ONCE_ENV)
     if not marker:
         return
     try:
-        os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
     except FileExistsError:
         return
+    os.write(fd, str(os.getpid()).encode())
+    os.close(fd)
     os.kill(os.getpid(), signal.SIGKILL)
 
 
