@@ -1,11 +1,14 @@
 """The temporal engine on real pixels and the real style network (multistyle26 at a small processing size)."""
 from __future__ import annotations
 
+import threading
+
 import cv2
 import numpy as np
 import pytest
 import skimage.data
 
+import emocam.pipeline.temporal as temporal
 from emocam.labels import EMOTIONS
 from emocam.pipeline.style import Stylizer
 from emocam.packs.registry import load_pack
@@ -234,3 +237,38 @@ def test_texture_mode_keeps_texture_steadies_and_resets_on_a_cut(stylize):
     per_frame, _ = _run("off", cut, stylize)
     assert [i["reset"] for i in infos] == [True, False, False, True, False]
     assert np.array_equal(outputs[3], per_frame[3])  # no ghost of the astronaut in the cut frame
+
+
+@pytest.mark.parametrize("mode", ["stable", "texture"])
+def test_the_network_runs_while_the_flow_is_measured(mode, stylize, monkeypatch):
+    """In the modes that run the network every frame, it starts on a helper thread before the flow (which needs
+    only the inputs), so the two share the cores; the output is the same as one after the other."""
+    frames = [_window(skimage.data.astronaut(), 100 + 1.5 * i, 40 + 0.5 * i) for i in range(4)]
+    both = threading.Barrier(2)  # passed only when the network and the flow are running at the same time
+    met = []
+
+    def meet() -> None:
+        try:
+            both.wait(timeout=10)
+            met.append(True)
+        except threading.BrokenBarrierError:
+            met.append(False)
+
+    def network(small: np.ndarray) -> np.ndarray:
+        meet()
+        return stylize(small)
+
+    engine = TemporalStyler(mode)
+    history = engine._history
+
+    def measured(small, info):
+        meet()
+        return history(small, info)
+
+    monkeypatch.setattr(engine, "_history", measured)
+    overlapped = [engine.process(f, network, PROCESS)[0] for f in frames]
+    assert met == [True] * 2 * len(frames)  # on every frame each waited for the other: both ran at once
+
+    monkeypatch.setattr(temporal, "started", lambda call: (lambda result=call(): result))  # one after the other
+    serial, _ = _run(mode, frames, stylize)
+    assert all(np.array_equal(a, b) for a, b in zip(overlapped, serial))

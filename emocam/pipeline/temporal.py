@@ -37,6 +37,7 @@ from typing import Callable
 import cv2
 import numpy as np
 
+from emocam.pipeline.overlap import started
 from emocam.pipeline.style import processing_shape
 
 MODES = ("off", "guided", "stable", "keyframe", "texture")
@@ -196,9 +197,11 @@ class TemporalStyler:
         the flow; `stable` runs the network every frame, `keyframe` every Nth frame and carries in between."""
         p = self.params
         every = p.keyframe_every if self.mode == "keyframe" else 1
+        # `stable` runs the network on every frame: start it now, the flow below does not need its output
+        network = started(lambda: stylize_small(small)) if every == 1 else (lambda: stylize_small(small))
         aligned = self._history(small, info)
         if aligned is None:
-            return self._new_key(small, stylize_small(small))
+            return self._new_key(small, network())
         maps, confidence = aligned
         if self._since_key == 0:  # the key is the previous frame (always so in `stable`): the flow is the map
             key_maps, key_conf = maps, confidence
@@ -214,7 +217,7 @@ class TemporalStyler:
             self._prev_small = small
             info["keyframe"] = False
             return carried
-        current = stylize_small(small)
+        current = network()
         trust = p.blend * max(0.0, 1.0 - style_change / p.style_tolerance)  # the look is changing: follow it
         weight = trust * key_conf  # of the history, per pixel
         if not p.keep_texture:  # weight * carried + (1 - weight) * current, rounded, in one pass
@@ -227,8 +230,9 @@ class TemporalStyler:
         """One reference, sampled once along the flow composed from it; the network's output where it is not
         trusted. Only the flow maps are resampled frame after frame, never the picture."""
         p = self.params
+        network = started(lambda: stylize_small(small))  # meanwhile, the flow
         aligned = self._history(small, info)
-        current = stylize_small(small)
+        current = network()
         if aligned is None or style_change > 0.0:  # a cut, a new size, or the look is changing: start from the network
             return self._new_texture_key(small, current)
         maps = aligned[0]
