@@ -211,3 +211,51 @@ def test_mesh_reconversion_is_byte_identical(tmp_path):
         out = tmp_path / f"mesh{k}.onnx"
         assert convert_face_mesh(tflite, out, log=lambda line: None) < 2e-3
         assert sha256_file(out) == manifest_entry("face_landmark.onnx")["sha256"]
+
+
+def test_tracked_meshes_run_while_the_detector_runs(sample_clip, monkeypatch):
+    """On video, a tracked face's mesh needs only the frame and the track's last mesh: it runs on a helper thread
+    while the detector looks for this frame's faces, and the edited frames are the same as one after the other."""
+    import threading
+
+    import av
+
+    import emocam.pipeline.expression as expression
+    from emocam.pipeline.pipeline import Pipeline
+
+    with av.open(str(sample_clip)) as container:
+        frames = [f.to_ndarray(format="rgb24") for _, f in zip(range(12), container.decode(video=0))]
+    real_started = expression.started
+    both, met = threading.Barrier(2), []  # passed only by a prefetch and a detection running at the same time
+
+    def meet() -> None:
+        try:
+            both.wait(timeout=10)
+            met.append(True)
+        except threading.BrokenBarrierError:
+            met.append(False)
+
+    def edited(overlap: bool) -> list[np.ndarray]:
+        if overlap:
+            monkeypatch.setattr(expression, "started", lambda call: real_started(lambda: (meet(), call())[1]))
+        else:  # one after the other
+            monkeypatch.setattr(expression, "started", lambda call: (lambda result=call(): result))
+        pipeline = Pipeline(Settings(process_size=64, expression="happy"), video_mode=True)
+        detect = pipeline.networks.detector.detect
+
+        def detecting(*args, **kwargs):
+            if overlap and pipeline.expression._prefetch is not None:  # this frame's meshes are on their way
+                meet()
+            return detect(*args, **kwargs)
+
+        monkeypatch.setattr(pipeline.networks.detector, "detect", detecting)
+        try:
+            return [pipeline.process(f, i / 30).output for i, f in enumerate(frames)]
+        finally:
+            pipeline.close()
+
+    prefetched = edited(overlap=True)
+    assert len(met) >= 2 * (len(frames) - 2) and all(met)  # every frame once a face is tracked: both at once
+    serial = edited(overlap=False)
+    assert all(np.array_equal(a, b) for a, b in zip(prefetched, serial))
+    assert any(not np.array_equal(a, b) for a, b in zip(prefetched, frames))  # the faces really were edited

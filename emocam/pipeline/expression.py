@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import cv2
 import numpy as np
@@ -22,6 +23,7 @@ from emocam.expression.facs import DISPLACEMENTS, MOBILE, REST, TEETH
 from emocam.expression.warp import paint_mouth, warp
 from emocam.labels import EMOTIONS
 from emocam.pipeline.faces import Face
+from emocam.pipeline.overlap import started
 from emocam.pipeline.mesh import MIN_PRESENCE, FaceMesher, Mesh, MeshTracker, mesh_transform_from_points
 
 MODES = ("off", "amplify", "mirror", *EMOTIONS)
@@ -84,21 +86,44 @@ class ExpressionEditor:
         self.source = source_expression(source, self.mesher) if source else None
         self.tracks = MeshTracker()
         self._last: dict[int, Mesh] = {}
+        self._prefetch: tuple[np.ndarray, Callable[[], dict[int, Mesh]]] | None = None
 
     @property
     def active(self) -> bool:
         return self.source is not None or self.mode != "off"
 
     def reset(self) -> None:
+        self._prefetched(None)
         self.tracks.reset()
         self._last.clear()
 
-    def _mesh(self, image: np.ndarray, face: Face, time: float) -> Mesh:
-        """This frame's mesh of `face`: from its track's last mesh when there is one (one model run), else from
-        the detector's box; smoothed along the track in video mode."""
+    def prefetch(self, image: np.ndarray) -> None:
+        """Start each tracked face's mesh for `image` on a helper thread (video mode): a tracked face's mesh
+        needs only the frame and the track's last mesh, not this frame's detections, so it runs while the
+        detector does. `edit` of the same image takes them; the mesher is never used by two threads at once."""
+        self._prefetched(None)
+        if not self.video_mode or not self._last or not self.active:
+            return
+        last = dict(self._last)
+        self._prefetch = image, started(
+            lambda: {tid: self.mesher.mesh(image, mesh_transform_from_points(m.xy)) for tid, m in last.items()})
+
+    def _prefetched(self, image: np.ndarray | None) -> dict[int, Mesh]:
+        """The meshes prefetched for `image` (waited for); any other prefetch is waited for and dropped."""
+        pending, self._prefetch = self._prefetch, None
+        if pending is None:
+            return {}
+        meshes = pending[1]()
+        return meshes if pending[0] is image else {}
+
+    def _mesh(self, image: np.ndarray, face: Face, time: float, prefetched: dict[int, Mesh]) -> Mesh:
+        """This frame's mesh of `face`: from its track's last mesh when there is one (one model run, maybe
+        prefetched), else from the detector's box; smoothed along the track in video mode."""
         tid = face.track_id if self.video_mode else None
         last = self._last.get(tid) if tid is not None else None
-        mesh = self.mesher.mesh(image, mesh_transform_from_points(last.xy)) if last is not None else None
+        mesh = prefetched.get(tid) if last is not None else None
+        if mesh is None and last is not None:
+            mesh = self.mesher.mesh(image, mesh_transform_from_points(last.xy))
         if mesh is None or mesh.presence < MIN_PRESENCE:
             mesh = self.mesher.detect(image, face.box, face.keypoints)
         if tid is not None and mesh.presence >= MIN_PRESENCE:
@@ -123,6 +148,7 @@ class ExpressionEditor:
              own_emotions: list[str | None] | None = None) -> np.ndarray:
         """The frame with every seen face's expression changed; each face's `expression` record filled in.
         `own_emotions` (amplify): each face's detected emotion, in `faces` order."""
+        prefetched = self._prefetched(image)
         if not self.active:
             return image
         out = image
@@ -132,7 +158,7 @@ class ExpressionEditor:
             if not face.seen:
                 face.expression = {"skipped": "not detected this frame"}
                 continue
-            mesh = self._mesh(image, face, time)
+            mesh = self._mesh(image, face, time, prefetched)
             if mesh.presence < MIN_PRESENCE:
                 face.expression = {"skipped": "no face mesh"}
                 continue

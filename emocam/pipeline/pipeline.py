@@ -112,11 +112,13 @@ class Pipeline:
             self.reset()  # time went backwards: a loop or a new source
         self._last_time = time
         frame = FrameState(image, time)
-        for stage in self.stages:
-            if stage.active:
-                started = clock.perf_counter()
-                stage.run(frame)
-                frame.timings[stage.timing] = (clock.perf_counter() - started) * 1000
+        active = [stage for stage in self.stages if stage.active]
+        for stage in active:
+            stage.start(frame)
+        for stage in active:
+            started = clock.perf_counter()
+            stage.run(frame)
+            frame.timings[stage.timing] = (clock.perf_counter() - started) * 1000
         style_weights = {e: round(float(w), 4) for e, w in zip(EMOTIONS, frame.weights) if w > 1e-4}
         frame.facts.networks = self.devices  # what really ran each network (the JSON records carry it)
         output = frame.image if frame.output is None else frame.output

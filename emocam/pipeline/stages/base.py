@@ -60,6 +60,10 @@ class Stage:
         (what can fail is built in the constructor, which `needs_rebuild` asks for)."""
         self.settings = settings
 
+    def start(self, frame: FrameState) -> None:
+        """Begin, on a helper thread, work that needs only the frame's own pixels and this stage's state: it
+        overlaps the stages before this one. Called for every active stage before any of them runs."""
+
     def run(self, frame: FrameState) -> None:
         raise NotImplementedError
 

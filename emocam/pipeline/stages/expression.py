@@ -45,6 +45,9 @@ class ExpressionStage(Stage):
         elif self.editor is not None:
             self.editor.strength = settings.expression_strength
 
+    def start(self, frame: FrameState) -> None:
+        self.editor.prefetch(frame.image)  # the tracked faces' meshes, while the detector runs
+
     def run(self, frame: FrameState) -> None:
         own = None
         if self.editor.mode == "amplify" and not self.settings.expression_from:  # each face's own emotion, unedited
