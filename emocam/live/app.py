@@ -127,8 +127,10 @@ def run(args: argparse.Namespace | None = None) -> int:
         if shown is not None:  # what the HUD shows at the end of a timed run (benchmarks read this line)
             from emocam.runtime import ran_line
 
+            timings = shown.result.timings if shown.result is not None else {}
+            stages = " ".join(f"{name} {ms:.0f}" for name, ms in timings.items())
             print(f"emocam: HUD at close: {window.fps.fps():.1f} fps (source {window.source_fps:.0f}), latency "
-                  f"{shown.latency_ms:.0f} ms; ran: {ran_line(window.devices)}", flush=True)
+                  f"{shown.latency_ms:.0f} ms; ran: {ran_line(window.devices)}; last frame ms: {stages}", flush=True)
         if args.screenshot:
             window.grab().save(str(args.screenshot))
             print(f"emocam: screenshot saved to {args.screenshot}", flush=True)
