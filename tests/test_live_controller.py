@@ -77,16 +77,21 @@ def test_a_picture_keeps_coming_instead_of_ending(tmp_path):
 
 
 class SlowPipeline:
-    """Takes 150 ms a frame, like a style network on a slow CPU; counts the settings it is given."""
+    """Takes 50 + 100 ms a frame (analysis, then styling), like a style network on a slow CPU; counts the
+    settings it is given."""
 
     devices = {"detect": "cpu"}
 
     def __init__(self, settings, video_mode=True):
         self.settings, self.applied = settings, []
 
-    def process(self, image, t):
-        time.sleep(0.15)
-        return SimpleNamespace(output=255 - image, faces=[], emotion="neutral", timings={"stylize": 150.0})
+    def analyse(self, image, t):
+        time.sleep(0.05)
+        return image
+
+    def finish(self, image):
+        time.sleep(0.1)
+        return SimpleNamespace(output=255 - image, faces=[], emotion="neutral", timings={"stylize": 100.0})
 
     def apply(self, new):
         self.applied.append(new)
@@ -199,3 +204,48 @@ def test_a_long_running_loop_keeps_only_the_newest_timings():
     frames = (Frame(image, i / 30, i) for i in range(50))
     stats = run_loop(frames, lambda f: Processed(f, None, f.image), [], keep_last=10)
     assert stats.frames == 50 and len(stats.step_ms) == len(stats.read_ms) == len(stats.write_ms) == 10
+
+
+def test_the_step_styles_one_frame_while_it_analyses_the_next(events):
+    """The live step keeps two frames in flight on real pixels: the styler thread styles frame N while the
+    processing thread analyses frame N+1; frames come back in order, one call late, the same as one after the
+    other, and the last one with `flush`."""
+    import av
+
+    from emocam.live.capture import Captured
+    from emocam.pipeline.pipeline import Pipeline
+
+    with av.open(str(SAMPLE_CLIP)) as container:
+        images = [f.to_ndarray(format="rgb24") for _, f in zip(range(8), container.decode(video=0))]
+    frames = [Captured(image, i / 30, i, wall=time.monotonic()) for i, image in enumerate(images)]
+    settings = Settings.for_surface("live")
+    settings.process_size = 64
+    both, met = threading.Barrier(2), []  # passed only by an analysis and a styling running at the same time
+
+    def meet() -> None:
+        try:
+            both.wait(timeout=10)
+            met.append(True)
+        except threading.BrokenBarrierError:
+            met.append(False)
+
+    pipeline = Pipeline(settings.copy(), video_mode=True)
+    analyse, finish = pipeline.analyse, pipeline.finish
+    last = frames[-1].time
+    # analysing frame N (N >= 1) must meet styling frame N - 1, which is in flight at that moment
+    pipeline.analyse = lambda image, t: (t > 0 and meet(), analyse(image, t))[1]
+    pipeline.finish = lambda state: (state.time < last and meet(), finish(state))[1]
+    step = LiveStep(settings, events, make_pipeline=lambda *args, **kwargs: pipeline)
+    try:
+        assert step(frames[0]) is None  # in flight: it comes back with the next call
+        handed = [step(frame) for frame in frames[1:]] + [step.flush()]
+    finally:
+        step.close()
+    assert [item.frame.index for item in handed] == list(range(8))
+    assert met == [True] * 2 * 7  # each analysis of frames 1-7 ran while the frame before it was styled
+    serial = Pipeline(settings.copy(), video_mode=True)
+    try:
+        alone = [serial.process(image, i / 30).output for i, image in enumerate(images)]
+    finally:
+        serial.close()
+    assert all(np.array_equal(item.image, out) for item, out in zip(handed, alone))

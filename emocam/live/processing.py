@@ -1,5 +1,10 @@
 """The live view's frame step: the pipeline on the newest frame, plus the overlay, on the processing thread.
 
+Two frames are in flight: while a styler thread styles frame N (`Pipeline.finish`), the processing thread
+analyses frame N+1 (`Pipeline.analyse`: faces, their edit, their emotions), then hands back frame N. The parts
+use different networks and, on a CPU, the single-threaded analysis fills the core the style network leaves
+idle between its parallel layers. Each call hands back the previous frame; `flush` the last one.
+
 Every change from the window arrives through one channel (`send`): a whole new `Settings`, or a reset
 when the source changes. The step takes what is waiting before the next frame, keeps only the newest
 settings, and applies them once: `Pipeline.apply` rebuilds only what changed, view fields (overlay parts)
@@ -13,6 +18,7 @@ import dataclasses
 import queue
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -60,27 +66,57 @@ class LiveStep:
         self._warning = ""
         self._devices: dict[str, str] = {}
         self._lock = threading.Lock()  # a replaced source's loop may still be finishing its last frame
+        self._styler = ThreadPoolExecutor(1, thread_name_prefix="emocam-style")
+        self._pending: Future | None = None  # the previous frame, being styled: a LiveFrame when done
 
     def send(self, change: "Settings | str") -> None:
         """The one channel into the processing thread: new settings (copied here) or RESET."""
         self._channel.put(change.copy() if isinstance(change, Settings) else change)
 
-    def __call__(self, frame: Captured) -> LiveFrame:
+    def __call__(self, frame: Captured) -> LiveFrame | None:
+        """Analyse `frame` and start its styling; hand back the previous frame, styled (None on the first call
+        after a start or a reset: that frame comes with the next call, or with `flush`)."""
         with self._lock:
-            self._take_changes()
+            if not self._channel.empty():
+                self._settle()  # a change may rebuild what the frame being styled uses
+                self._take_changes()
             if self.pipeline is None and not self._build_failed:
                 self._build()
-            return self._process(frame)
+            previous, self._pending = self._pending, self._start(frame)
+            return self._handed(previous) if previous is not None else None
+
+    def flush(self) -> LiveFrame | None:
+        """The frame still in flight when the frames end (`run_loop` writes it last)."""
+        with self._lock:
+            previous, self._pending = self._pending, None
+            return self._handed(previous) if previous is not None else None
+
+    def _handed(self, styling: Future) -> LiveFrame:
+        """A styled frame as it is handed on: its warning said or cleared, its latency up to now."""
+        item, error = styling.result()
+        if error is not None:
+            self._failed(error)
+        elif item.result is not None and self._warning.startswith("Processing failed"):
+            self._warn("")
+        item.latency_ms = (time.monotonic() - item.frame.wall) * 1000  # captured -> handed on
+        return item
 
     def close(self) -> None:
-        """Release the pipeline (its MediaPipe detector must be closed explicitly)."""
+        """Release the pipeline (its MediaPipe detector must be closed explicitly) and the styler thread."""
         if self._lock.acquire(timeout=5):
             try:
+                self._settle()
                 if self.pipeline is not None:
                     self.pipeline.close()
                 self.pipeline = None
+                self._styler.shutdown(wait=True)
             finally:
                 self._lock.release()
+
+    def _settle(self) -> None:
+        """Wait until the frame in flight is styled (it is still handed back, by the next call)."""
+        if self._pending is not None:
+            wait([self._pending])
 
     # -- changes ------------------------------------------------------------------------------------------
     def _take_changes(self) -> None:
@@ -94,8 +130,10 @@ class LiveStep:
                 reset = True
             else:
                 newest = change
-        if reset and self.pipeline is not None:
-            self.pipeline.reset()
+        if reset:
+            self._pending = None  # the old source's last frame: not shown after the new one starts
+            if self.pipeline is not None:
+                self.pipeline.reset()
         if newest is not None:
             self._apply(newest)
 
@@ -159,27 +197,39 @@ class LiveStep:
             self._devices = devices
             self.events.put(Event("devices", "", devices))
 
-    def _process(self, frame: Captured) -> LiveFrame:
+    def _start(self, frame: Captured) -> Future:
+        """Analyse `frame` on this thread; its styling (and the overlay) follows on the styler thread."""
         started = time.perf_counter()
-        output, faces, result, timings = frame.image, [], None, {}
-        if self.pipeline is not None:
+        pipeline, analysed = self.pipeline, None
+        if pipeline is not None:
             try:
-                result = self.pipeline.process(frame.image, frame.time)
-                output, faces, timings = result.output, result.faces, dict(result.timings)
-                if self._warning.startswith("Processing failed"):
-                    self._warn("")
+                analysed = pipeline.analyse(frame.image, frame.time)
             except Exception as exc:
-                detail = str(exc) if isinstance(exc, EmocamError) else f"{type(exc).__name__}: {exc}"
-                self._warn(f"Processing failed, showing the raw video: {detail}")
+                self._failed(exc)
+        return self._styler.submit(self._finish, frame, pipeline, analysed, started)
+
+    def _finish(self, frame: Captured, pipeline: Any, analysed: Any,
+                started: float) -> tuple[LiveFrame, Exception | None]:
+        """On the styler thread: the analysed frame styled, with the overlay (or the raw frame, and why)."""
+        output, faces, result, timings, error = frame.image, [], None, {}, None
+        if analysed is not None:
+            try:
+                result = pipeline.finish(analysed)
+                output, faces, timings = result.output, result.faces, dict(result.timings)
+            except Exception as exc:
+                error = exc
         s, annotated = self.settings, output
         if (s.overlay or s.record_overlay) and faces:
             t = time.perf_counter()
             annotated = self.annotator.annotate(output, faces)
             timings["overlay"] = (time.perf_counter() - t) * 1000
         timings["total"] = (time.perf_counter() - started) * 1000
-        latency = (time.monotonic() - frame.wall) * 1000
         return LiveFrame(frame, result, annotated if s.record_overlay else output, raw=frame.image,
-                         display=annotated if s.overlay else output, latency_ms=latency)
+                         display=annotated if s.overlay else output), error
+
+    def _failed(self, exc: Exception) -> None:
+        detail = str(exc) if isinstance(exc, EmocamError) else f"{type(exc).__name__}: {exc}"
+        self._warn(f"Processing failed, showing the raw video: {detail}")
 
     def _warn(self, text: str) -> None:
         if text != self._warning:

@@ -54,7 +54,7 @@ class LoopStats:
 
 def run_loop(
     frames: Iterable[Frame],
-    step: Callable[[Frame], Processed],
+    step: Callable[[Frame], Processed | None],
     sinks: Sequence[Sink],
     *,
     queue_size: int = 4,
@@ -132,12 +132,17 @@ def run_loop(
             except queue.Empty:
                 continue
             if frame is _END:
+                flush = getattr(step, "flush", None)  # the frames ended: what the step still has in flight
+                item = flush() if flush is not None else None
+                if item is not None:
+                    put(outbox, item)
                 break
             started = clock.perf_counter()
             item = step(frame)
             stats.step_ms.append((clock.perf_counter() - started) * 1000)
             stats.frames += 1
-            put(outbox, item)
+            if item is not None:  # a step that keeps a frame in flight hands it back with the next call
+                put(outbox, item)
     except BaseException:
         stop.set()
         raise

@@ -108,6 +108,12 @@ class Pipeline:
 
     def process(self, image: np.ndarray, time: float) -> FrameResult:
         """Run each active stage, in order, on one RGB frame shown at `time` seconds."""
+        return self.finish(self.analyse(image, time))
+
+    def analyse(self, image: np.ndarray, time: float) -> FrameState:
+        """The first part of `process`: every stage that reads the frame (faces, their edit, their emotions), not
+        those that style it. The live view styles one frame while it analyses the next; the two parts may run on
+        two threads at once, each part's frames in order, but never two calls of one part at once."""
         if self._last_time is not None and time < self._last_time:
             self.reset()  # time went backwards: a loop or a new source
         self._last_time = time
@@ -115,14 +121,23 @@ class Pipeline:
         active = [stage for stage in self.stages if stage.active]
         for stage in active:
             stage.start(frame)
-        for stage in active:
-            started = clock.perf_counter()
-            stage.run(frame)
-            frame.timings[stage.timing] = (clock.perf_counter() - started) * 1000
+        self._run([stage for stage in active if not stage.styles], frame)
+        return frame
+
+    def finish(self, frame: FrameState) -> FrameResult:
+        """The second part of `process`: the stages that style the analysed frame."""
+        self._run([stage for stage in self.stages if stage.active and stage.styles], frame)
         style_weights = {e: round(float(w), 4) for e, w in zip(EMOTIONS, frame.weights) if w > 1e-4}
         frame.facts.networks = self.devices  # what really ran each network (the JSON records carry it)
         output = frame.image if frame.output is None else frame.output
-        return FrameResult(output, frame.faces, frame.emotion, style_weights, frame.timings, time, frame.facts)
+        return FrameResult(output, frame.faces, frame.emotion, style_weights, frame.timings, frame.time, frame.facts)
+
+    @staticmethod
+    def _run(stages: list[Stage], frame: FrameState) -> None:
+        for stage in stages:
+            started = clock.perf_counter()
+            stage.run(frame)
+            frame.timings[stage.timing] = (clock.perf_counter() - started) * 1000
 
     def close(self) -> None:
         """Release the MediaPipe detector, then each stage's own (always call this: MediaPipe's own finaliser can

@@ -42,6 +42,7 @@ class Stage:
     """One step of the frame. Built as `Stage(settings, context)`; the pipeline calls the rest in list order."""
 
     timing = ""  # its key in FrameResult.timings (the HUD's names); "" leaves its run untimed
+    styles = False  # whether it styles the frame (`Pipeline.finish`) rather than reads it (`Pipeline.analyse`)
 
     def __init__(self, settings: Settings, context: Context) -> None:
         self.settings, self.context = settings, context

@@ -16,6 +16,7 @@ class RegionsStage(Stage):
     """Holds the region styler (and its MediaPipe segmenter) while --regions is person or background."""
 
     timing = "stylize"
+    styles = True
 
     def __init__(self, settings: Settings, context: Context) -> None:
         super().__init__(settings, context)

@@ -17,6 +17,7 @@ class StyleStage(Stage):
     """Stylizes with the shared stylizer through its own temporal engine; idle while the regions stage styles."""
 
     timing = "stylize"
+    styles = True
 
     def __init__(self, settings: Settings, context: Context) -> None:
         super().__init__(settings, context)
