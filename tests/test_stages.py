@@ -278,3 +278,12 @@ def test_the_pipeline_is_its_list_of_stages(astronaut, monkeypatch):
         pipeline.close()
     assert log == [("close", kind.__name__) for kind in STAGES]
     assert pipeline.detector is None and pipeline.regions is None
+
+
+def test_the_stages_that_style_come_after_those_that_read():
+    """`Pipeline.analyse` runs the stages that read the frame, `finish` those that style it: the order must allow
+    that split (the live view runs the two parts on two threads)."""
+    from emocam.pipeline.pipeline import STAGES
+
+    styles = [stage.styles for stage in STAGES]
+    assert styles == sorted(styles) and any(styles) and not all(styles)

@@ -1,9 +1,12 @@
 """The live view's frame step: the pipeline on the newest frame, plus the overlay, on the processing thread.
 
-Two frames are in flight: while a styler thread styles frame N (`Pipeline.finish`), the processing thread
-analyses frame N+1 (`Pipeline.analyse`: faces, their edit, their emotions), then hands back frame N. The parts
-use different networks and, on a CPU, the single-threaded analysis fills the core the style network leaves
-idle between its parallel layers. Each call hands back the previous frame; `flush` the last one.
+The processing thread analyses each frame (`Pipeline.analyse`: faces, their edit, their emotions) and a styler
+thread styles it (`Pipeline.finish`); the step returns a future that the frame loop's writer waits for, so
+frames go out in order the moment they are styled. While the styling takes less than twice the analysis (the
+expression edit at 320 px), the next frame is analysed while this one is styled: on a CPU the single-threaded
+analysis fills the core the style network leaves idle. When the styling takes longer (full-size stylization),
+overlapping would make each frame wait for the styler longer than its analysis took, adding latency for
+little gain, so the step waits for each frame's styling before it takes the next.
 
 Every change from the window arrives through one channel (`send`): a whole new `Settings`, or a reset
 when the source changes. The step takes what is waiting before the next frame, keeps only the newest
@@ -50,10 +53,12 @@ class LiveFrame(Processed):
     raw: np.ndarray | None = None
     display: np.ndarray | None = None
     latency_ms: float = 0.0  # capture -> processed
+    overlapped: bool = False  # the next frame was analysed while this one was styled
 
 
 class LiveStep:
-    """Callable per frame by `run_loop`; holds the pipeline, which only ever runs on the calling thread."""
+    """Callable per frame by `run_loop`; holds the pipeline: the analysis runs on the calling thread, the
+    styling on the step's styler thread, each part's frames in order."""
 
     def __init__(self, settings: Settings, events: "queue.Queue[Event]", make_pipeline: Callable[..., Any] | None = None) -> None:
         self.settings = settings.copy()
@@ -67,39 +72,41 @@ class LiveStep:
         self._devices: dict[str, str] = {}
         self._lock = threading.Lock()  # a replaced source's loop may still be finishing its last frame
         self._styler = ThreadPoolExecutor(1, thread_name_prefix="emocam-style")
-        self._pending: Future | None = None  # the previous frame, being styled: a LiveFrame when done
+        self._pending: Future | None = None  # the frame being styled: its LiveFrame when done
+        self._analysis_s = self._styling_s = 0.0  # recent seconds per frame of each part (moving averages)
+        self._warn_lock = threading.Lock()  # warnings come from both threads
 
     def send(self, change: "Settings | str") -> None:
         """The one channel into the processing thread: new settings (copied here) or RESET."""
         self._channel.put(change.copy() if isinstance(change, Settings) else change)
 
-    def __call__(self, frame: Captured) -> LiveFrame | None:
-        """Analyse `frame` and start its styling; hand back the previous frame, styled (None on the first call
-        after a start or a reset: that frame comes with the next call, or with `flush`)."""
+    def __call__(self, frame: Captured) -> "Future[LiveFrame]":
+        """Analyse `frame` and start its styling; the future gives the styled frame."""
         with self._lock:
             if not self._channel.empty():
                 self._settle()  # a change may rebuild what the frame being styled uses
                 self._take_changes()
             if self.pipeline is None and not self._build_failed:
                 self._build()
-            previous, self._pending = self._pending, self._start(frame)
-            return self._handed(previous) if previous is not None else None
+            started = time.perf_counter()
+            pipeline, analysed = self.pipeline, None
+            if pipeline is not None:
+                try:
+                    analysed = pipeline.analyse(frame.image, frame.time)
+                except Exception as exc:
+                    self._failed(exc)
+            self._analysis_s = _moving(self._analysis_s, time.perf_counter() - started)
+            self._settle()  # the styler takes one frame at a time: this one never queues behind two
+            self._pending = self._styler.submit(self._finish, frame, pipeline, analysed, started, self.overlaps)
+            if not self.overlaps:
+                self._settle()
+            return self._pending
 
-    def flush(self) -> LiveFrame | None:
-        """The frame still in flight when the frames end (`run_loop` writes it last)."""
-        with self._lock:
-            previous, self._pending = self._pending, None
-            return self._handed(previous) if previous is not None else None
-
-    def _handed(self, styling: Future) -> LiveFrame:
-        """A styled frame as it is handed on: its warning said or cleared, its latency up to now."""
-        item, error = styling.result()
-        if error is not None:
-            self._failed(error)
-        elif item.result is not None and self._warning.startswith("Processing failed"):
-            self._warn("")
-        item.latency_ms = (time.monotonic() - item.frame.wall) * 1000  # captured -> handed on
-        return item
+    @property
+    def overlaps(self) -> bool:
+        """Whether the next frame is analysed while this one is styled: only while the styling takes less than
+        twice the analysis, so that a frame waits for the styler less than its own analysis took."""
+        return 0.0 < self._styling_s < 2 * self._analysis_s
 
     def close(self) -> None:
         """Release the pipeline (its MediaPipe detector must be closed explicitly) and the styler thread."""
@@ -114,7 +121,7 @@ class LiveStep:
                 self._lock.release()
 
     def _settle(self) -> None:
-        """Wait until the frame in flight is styled (it is still handed back, by the next call)."""
+        """Wait until the frame being styled is done."""
         if self._pending is not None:
             wait([self._pending])
 
@@ -130,10 +137,8 @@ class LiveStep:
                 reset = True
             else:
                 newest = change
-        if reset:
-            self._pending = None  # the old source's last frame: not shown after the new one starts
-            if self.pipeline is not None:
-                self.pipeline.reset()
+        if reset and self.pipeline is not None:
+            self.pipeline.reset()
         if newest is not None:
             self._apply(newest)
 
@@ -197,41 +202,42 @@ class LiveStep:
             self._devices = devices
             self.events.put(Event("devices", "", devices))
 
-    def _start(self, frame: Captured) -> Future:
-        """Analyse `frame` on this thread; its styling (and the overlay) follows on the styler thread."""
-        started = time.perf_counter()
-        pipeline, analysed = self.pipeline, None
-        if pipeline is not None:
-            try:
-                analysed = pipeline.analyse(frame.image, frame.time)
-            except Exception as exc:
-                self._failed(exc)
-        return self._styler.submit(self._finish, frame, pipeline, analysed, started)
-
-    def _finish(self, frame: Captured, pipeline: Any, analysed: Any,
-                started: float) -> tuple[LiveFrame, Exception | None]:
+    def _finish(self, frame: Captured, pipeline: Any, analysed: Any, started: float,
+                overlapped: bool) -> LiveFrame:
         """On the styler thread: the analysed frame styled, with the overlay (or the raw frame, and why)."""
-        output, faces, result, timings, error = frame.image, [], None, {}, None
+        styling = time.perf_counter()
+        output, faces, result, timings = frame.image, [], None, {}
         if analysed is not None:
             try:
                 result = pipeline.finish(analysed)
                 output, faces, timings = result.output, result.faces, dict(result.timings)
+                if self._warning.startswith("Processing failed"):
+                    self._warn("")
             except Exception as exc:
-                error = exc
+                self._failed(exc)
         s, annotated = self.settings, output
         if (s.overlay or s.record_overlay) and faces:
             t = time.perf_counter()
             annotated = self.annotator.annotate(output, faces)
             timings["overlay"] = (time.perf_counter() - t) * 1000
-        timings["total"] = (time.perf_counter() - started) * 1000
+        done = time.perf_counter()
+        self._styling_s = _moving(self._styling_s, done - styling)
+        timings["total"] = (done - started) * 1000
         return LiveFrame(frame, result, annotated if s.record_overlay else output, raw=frame.image,
-                         display=annotated if s.overlay else output), error
+                         display=annotated if s.overlay else output,
+                         latency_ms=(time.monotonic() - frame.wall) * 1000, overlapped=overlapped)
 
     def _failed(self, exc: Exception) -> None:
         detail = str(exc) if isinstance(exc, EmocamError) else f"{type(exc).__name__}: {exc}"
         self._warn(f"Processing failed, showing the raw video: {detail}")
 
     def _warn(self, text: str) -> None:
-        if text != self._warning:
-            self._warning = text
-            self.events.put(Event("warning", text))
+        with self._warn_lock:
+            if text != self._warning:
+                self._warning = text
+                self.events.put(Event("warning", text))
+
+
+def _moving(average: float, sample: float, weight: float = 0.2) -> float:
+    """An exponential moving average (the first sample taken as it is)."""
+    return sample if average == 0.0 else average + weight * (sample - average)

@@ -3,8 +3,10 @@
 Decoding, the pipeline step and encoding each cost real time; run one after another they add up (a render
 ran at ~5 fps where the step alone allowed ~8). So a reader thread decodes ahead into a bounded queue, the
 calling thread runs the step, and a writer thread hands results to the sinks from a second bounded queue:
-the three overlap while memory stays bounded. With `latest_only` (the live view) the reader keeps just the
-newest frame, so a step slower than the camera drops stale frames instead of building up latency.
+the three overlap while memory stays bounded. A step may return a future of its result (the live step styles
+on a thread of its own): the writer waits for each in order. With `latest_only` (the live view) the reader
+keeps just the newest frame, so a step slower than the camera drops stale frames instead of building up
+latency.
 An error in any of the three threads stops the others and is raised in the caller, as is Ctrl-C.
 """
 from __future__ import annotations
@@ -13,6 +15,7 @@ import queue
 import threading
 import time as clock
 from collections import deque
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Protocol, Sequence
 
@@ -54,7 +57,7 @@ class LoopStats:
 
 def run_loop(
     frames: Iterable[Frame],
-    step: Callable[[Frame], Processed | None],
+    step: Callable[[Frame], "Processed | Future[Processed]"],
     sinks: Sequence[Sink],
     *,
     queue_size: int = 4,
@@ -110,6 +113,8 @@ def run_loop(
                 item = outbox.get()
                 if item is _END:
                     return
+                if isinstance(item, Future):  # a step that finishes frames on a thread of its own
+                    item = item.result()
                 started = clock.perf_counter()
                 for sink in sinks:
                     sink.write(item)
@@ -132,17 +137,12 @@ def run_loop(
             except queue.Empty:
                 continue
             if frame is _END:
-                flush = getattr(step, "flush", None)  # the frames ended: what the step still has in flight
-                item = flush() if flush is not None else None
-                if item is not None:
-                    put(outbox, item)
                 break
             started = clock.perf_counter()
             item = step(frame)
             stats.step_ms.append((clock.perf_counter() - started) * 1000)
             stats.frames += 1
-            if item is not None:  # a step that keeps a frame in flight hands it back with the next call
-                put(outbox, item)
+            put(outbox, item)
     except BaseException:
         stop.set()
         raise
