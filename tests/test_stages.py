@@ -281,9 +281,61 @@ def test_the_pipeline_is_its_list_of_stages(astronaut, monkeypatch):
 
 
 def test_the_stages_that_style_come_after_those_that_read():
-    """`Pipeline.analyse` runs the stages that read the frame, `finish` those that style it: the order must allow
-    that split (the live view runs the two parts on two threads)."""
+    """`Pipeline.analyse` runs the stages before the first that styles the frame, `finish` the rest (render and the
+    live view run the two parts on two threads): no stage that only reads the frame may come after one that
+    styles it."""
     from emocam.pipeline.pipeline import STAGES
 
     styles = [stage.styles for stage in STAGES]
     assert styles == sorted(styles) and any(styles) and not all(styles)
+
+
+def test_render_styles_each_frame_while_it_analyses_the_next(sample_clip, monkeypatch):
+    """The render step on real frames: analysing frame N+1 runs while frame N is styled on a helper thread; the
+    frame loop's writer takes the frames in order, the same as one after the other."""
+    import threading
+
+    import av
+
+    from emocam.io.sources import Frame
+    from emocam.pipeline.loop import run_loop
+    from emocam.pipeline.step import pipeline_step
+
+    with av.open(str(sample_clip)) as container:
+        images = [f.to_ndarray(format="rgb24") for _, f in zip(range(8), container.decode(video=0))]
+    settings = Settings(process_size=64)
+    serial = Pipeline(settings, video_mode=True)
+    try:
+        alone = [serial.process(image, i / 30).output for i, image in enumerate(images)]
+    finally:
+        serial.close()
+    both, met = threading.Barrier(2), []
+
+    def meet() -> None:
+        try:
+            both.wait(timeout=10)
+            met.append(True)
+        except threading.BrokenBarrierError:
+            met.append(False)
+
+    pipeline = Pipeline(settings, video_mode=True)
+    analyse, finish = pipeline.analyse, pipeline.finish
+    last = (len(images) - 1) / 30
+    monkeypatch.setattr(pipeline, "analyse", lambda image, t: (t > 0 and meet(), analyse(image, t))[1])
+    monkeypatch.setattr(pipeline, "finish", lambda state: (state.time < last and meet(), finish(state))[1])
+
+    class Collect:
+        def __init__(self) -> None:
+            self.items = []
+
+        def write(self, item) -> None:
+            self.items.append(item)
+
+    sink = Collect()
+    try:
+        run_loop((Frame(image, i / 30, i) for i, image in enumerate(images)), pipeline_step(pipeline, settings), [sink])
+    finally:
+        pipeline.close()
+    assert met == [True] * 2 * 7  # each analysis of frames 1-7 ran while the frame before it was styled
+    assert [item.frame.index for item in sink.items] == list(range(8))
+    assert all(np.array_equal(item.image, out) for item, out in zip(sink.items, alone))

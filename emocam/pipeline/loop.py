@@ -15,7 +15,7 @@ import queue
 import threading
 import time as clock
 from collections import deque
-from concurrent.futures import Future
+from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Protocol, Sequence
 
@@ -130,6 +130,7 @@ def run_loop(
     writer = threading.Thread(target=write, name="emocam-write", daemon=True)
     reader.start()
     writer.start()
+    last: object = None
     try:
         while not stop.is_set() and not errors:
             try:
@@ -139,7 +140,7 @@ def run_loop(
             if frame is _END:
                 break
             started = clock.perf_counter()
-            item = step(frame)
+            item = last = step(frame)
             stats.step_ms.append((clock.perf_counter() - started) * 1000)
             stats.frames += 1
             put(outbox, item)
@@ -147,6 +148,8 @@ def run_loop(
         stop.set()
         raise
     finally:
+        if isinstance(last, Future):  # on every way out, nothing is left running on the step's networks
+            wait([last])  # (a step styles one frame at a time: this is the last one)
         if errors or stop.is_set():
             stop.set()
             _drain(inbox)

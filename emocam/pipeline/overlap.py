@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Callable, TypeVar
 
 T = TypeVar("T")
-WORKERS = 2  # pipelines styling at the same moment in one process (the live view: one)
+WORKERS = 3  # a render's styling of one frame, its style network, and the next frame's tracked meshes
 
 _lock = threading.Lock()
 _pool: tuple[int, ThreadPoolExecutor] | None = None
@@ -28,6 +28,11 @@ def _executor() -> ThreadPoolExecutor:
         return _pool[1]
 
 
+def submit(call: Callable[[], T]) -> "Future[T]":
+    """Start `call` now on a helper thread."""
+    return _executor().submit(call)
+
+
 def started(call: Callable[[], T]) -> Callable[[], T]:
     """Start `call` now on a helper thread; returns the wait for its result (which raises what `call` raised)."""
-    return _executor().submit(call).result
+    return submit(call).result

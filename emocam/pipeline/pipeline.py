@@ -111,26 +111,37 @@ class Pipeline:
         return self.finish(self.analyse(image, time))
 
     def analyse(self, image: np.ndarray, time: float) -> FrameState:
-        """The first part of `process`: every stage that reads the frame (faces, their edit, their emotions), not
-        those that style it. The live view styles one frame while it analyses the next; the two parts may run on
-        two threads at once, each part's frames in order, but never two calls of one part at once."""
-        if self._last_time is not None and time < self._last_time:
-            self.reset()  # time went backwards: a loop or a new source
-        self._last_time = time
+        """The first part of `process`: the stages that read the frame (faces, their edit, their emotions), up to
+        the first that styles it. Render and the live view style one frame while they analyse the next: the two
+        parts may run on two threads at once, each part's frames in order, never two calls of one part at once."""
         frame = FrameState(image, time)
-        active = [stage for stage in self.stages if stage.active]
-        for stage in active:
+        if self._last_time is not None and time < self._last_time:  # a loop or a new source: start over; the
+            frame.restart = True  # styling stages start over in `finish`, on the thread that runs them
+            for stage in self._reading():
+                stage.reset()
+        self._last_time = time
+        reading = [stage for stage in self._reading() if stage.active]
+        for stage in reading:
             stage.start(frame)
-        self._run([stage for stage in active if not stage.styles], frame)
+        self._run(reading, frame)
         return frame
 
     def finish(self, frame: FrameState) -> FrameResult:
         """The second part of `process`: the stages that style the analysed frame."""
-        self._run([stage for stage in self.stages if stage.active and stage.styles], frame)
+        styling = self.stages[len(self._reading()):]
+        if frame.restart:
+            for stage in styling:
+                stage.reset()
+        self._run([stage for stage in styling if stage.active], frame)
         style_weights = {e: round(float(w), 4) for e, w in zip(EMOTIONS, frame.weights) if w > 1e-4}
         frame.facts.networks = self.devices  # what really ran each network (the JSON records carry it)
         output = frame.image if frame.output is None else frame.output
         return FrameResult(output, frame.faces, frame.emotion, style_weights, frame.timings, frame.time, frame.facts)
+
+    def _reading(self) -> list[Stage]:
+        """The stages before the first that styles the frame: `analyse` runs them, `finish` the rest."""
+        first = next((i for i, stage in enumerate(self.stages) if stage.styles), len(self.stages))
+        return self.stages[:first]
 
     @staticmethod
     def _run(stages: list[Stage], frame: FrameState) -> None:

@@ -36,13 +36,14 @@ class FrameState:
     output: np.ndarray | None = None  # the stylized frame
     facts: FrameFacts = field(default_factory=lambda: FrameFacts(keyframe=False, styles=[]))
     timings: dict[str, float] = field(default_factory=dict)  # timing key -> ms
+    restart: bool = False  # time went backwards (a loop, a new source): what carries over starts anew
 
 
 class Stage:
     """One step of the frame. Built as `Stage(settings, context)`; the pipeline calls the rest in list order."""
 
     timing = ""  # its key in FrameResult.timings (the HUD's names); "" leaves its run untimed
-    styles = False  # whether it styles the frame (`Pipeline.finish`) rather than reads it (`Pipeline.analyse`)
+    styles = False  # True: it styles the frame; `Pipeline.finish` runs it and every stage after it
 
     def __init__(self, settings: Settings, context: Context) -> None:
         self.settings, self.context = settings, context
@@ -63,7 +64,8 @@ class Stage:
 
     def start(self, frame: FrameState) -> None:
         """Begin, on a helper thread, work that needs only the frame's own pixels and this stage's state: it
-        overlaps the stages before this one. Called for every active stage before any of them runs."""
+        overlaps the stages before this one. Called for every active stage of `Pipeline.analyse` before any of
+        them runs."""
 
     def run(self, frame: FrameState) -> None:
         raise NotImplementedError
