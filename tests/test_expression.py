@@ -216,9 +216,8 @@ def test_mesh_reconversion_is_byte_identical(tmp_path):
 def test_tracked_meshes_run_while_the_detector_runs(sample_clip, monkeypatch):
     """On video, a tracked face's mesh needs only the frame and the track's last mesh: it runs on a helper thread
     while the detector looks for this frame's faces, and the edited frames are the same as one after the other."""
-    import threading
-
     import av
+    from rendezvous import Rendezvous
 
     import emocam.pipeline.expression as expression
     from emocam.pipeline.pipeline import Pipeline
@@ -226,14 +225,8 @@ def test_tracked_meshes_run_while_the_detector_runs(sample_clip, monkeypatch):
     with av.open(str(sample_clip)) as container:
         frames = [f.to_ndarray(format="rgb24") for _, f in zip(range(12), container.decode(video=0))]
     real_started = expression.started
-    both, met = threading.Barrier(2), []  # passed only by a prefetch and a detection running at the same time
-
-    def meet() -> None:
-        try:
-            both.wait(timeout=10)
-            met.append(True)
-        except threading.BrokenBarrierError:
-            met.append(False)
+    point = Rendezvous()  # met only by a prefetch and a detection running at the same time
+    meet, met = point.meet, point.met
 
     def edited(overlap: bool) -> list[np.ndarray]:
         if overlap:

@@ -211,6 +211,7 @@ def test_the_step_styles_one_frame_while_it_analyses_the_next(events, monkeypatc
     analyses frame N+1; while it does not, each frame is styled before the next is taken. Either way the frames
     come out in order, the same as one after the other."""
     import av
+    from rendezvous import Rendezvous
 
     from emocam.live.capture import Captured
     from emocam.pipeline.pipeline import Pipeline
@@ -227,14 +228,8 @@ def test_the_step_styles_one_frame_while_it_analyses_the_next(events, monkeypatc
         serial.close()
 
     def run(overlap: bool) -> tuple[list, list[bool]]:
-        both, met = threading.Barrier(2), []  # passed only by an analysis and a styling running at once
-
-        def meet() -> None:
-            try:
-                both.wait(timeout=10)
-                met.append(True)
-            except threading.BrokenBarrierError:
-                met.append(False)
+        point = Rendezvous()  # met only by an analysis and a styling running at once
+        meet, met = point.meet, point.met
 
         pipeline = Pipeline(settings.copy(), video_mode=True)
         analyse, finish = pipeline.analyse, pipeline.finish

@@ -293,9 +293,8 @@ def test_the_stages_that_style_come_after_those_that_read():
 def test_render_styles_each_frame_while_it_analyses_the_next(sample_clip, monkeypatch):
     """The render step on real frames: analysing frame N+1 runs while frame N is styled on a helper thread; the
     frame loop's writer takes the frames in order, the same as one after the other."""
-    import threading
-
     import av
+    from rendezvous import Rendezvous
 
     from emocam.io.sources import Frame
     from emocam.pipeline.loop import run_loop
@@ -309,14 +308,8 @@ def test_render_styles_each_frame_while_it_analyses_the_next(sample_clip, monkey
         alone = [serial.process(image, i / 30).output for i, image in enumerate(images)]
     finally:
         serial.close()
-    both, met = threading.Barrier(2), []
-
-    def meet() -> None:
-        try:
-            both.wait(timeout=10)
-            met.append(True)
-        except threading.BrokenBarrierError:
-            met.append(False)
+    point = Rendezvous()  # met only by an analysis and a styling running at the same time
+    meet, met = point.meet, point.met
 
     pipeline = Pipeline(settings, video_mode=True)
     analyse, finish = pipeline.analyse, pipeline.finish

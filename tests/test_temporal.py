@@ -1,8 +1,6 @@
 """The temporal engine on real pixels and the real style network (multistyle26 at a small processing size)."""
 from __future__ import annotations
 
-import threading
-
 import cv2
 import numpy as np
 import pytest
@@ -13,6 +11,7 @@ from emocam.labels import EMOTIONS
 from emocam.pipeline.style import Stylizer
 from emocam.packs.registry import load_pack
 from emocam.pipeline.temporal import MODES, TemporalParams, TemporalStyler
+from rendezvous import Rendezvous
 from tools.common.video_quality import FlickerReference, sharpness
 
 PROCESS = 160  # small enough to keep the network fast on a 2-core CPU
@@ -244,15 +243,8 @@ def test_the_network_runs_while_the_flow_is_measured(mode, stylize, monkeypatch)
     """In the modes that run the network every frame, it starts on a helper thread before the flow (which needs
     only the inputs), so the two share the cores; the output is the same as one after the other."""
     frames = [_window(skimage.data.astronaut(), 100 + 1.5 * i, 40 + 0.5 * i) for i in range(4)]
-    both = threading.Barrier(2)  # passed only when the network and the flow are running at the same time
-    met = []
-
-    def meet() -> None:
-        try:
-            both.wait(timeout=10)
-            met.append(True)
-        except threading.BrokenBarrierError:
-            met.append(False)
+    point = Rendezvous()  # met only when the network and the flow are running at the same time
+    meet, met = point.meet, point.met
 
     def network(small: np.ndarray) -> np.ndarray:
         meet()

@@ -97,8 +97,9 @@ class LiveStep:
                     self._failed(exc)
             self._analysis_s = _moving(self._analysis_s, time.perf_counter() - started)
             self._settle()  # the styler takes one frame at a time: this one never queues behind two
-            self._pending = self._styler.submit(self._finish, frame, pipeline, analysed, started, self.overlaps)
-            if not self.overlaps:
+            overlap = self.overlaps  # read once: the styler thread updates what it depends on
+            self._pending = self._styler.submit(self._finish, frame, pipeline, analysed, started, overlap)
+            if not overlap:
                 self._settle()
             return self._pending
 

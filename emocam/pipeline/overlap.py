@@ -1,9 +1,11 @@
-"""Run the style network on a helper thread while the caller computes what does not need its output.
+"""Helper threads for work the caller does not need yet: the style network while the temporal engine measures
+the flow, the tracked faces' meshes while the detector runs, a render's styling of one frame while the next is
+analysed.
 
-The temporal engine's flow and confidence (DIS, remaps) need only the inputs, and OpenVINO, onnxruntime and
-OpenCV all release the GIL while they work: started together, the network and the flow share the cores instead of
-taking turns. Measured on the bundled clip (2-core Xeon, `stable`, the network on OpenVINO bf16): at 320 px
-23.2-25.4 -> 19.6-20.6 ms a frame; at full size 65.5 -> 64 ms (there the network alone fills both cores).
+OpenVINO, onnxruntime and OpenCV all release the GIL while they work: started together, the two sides share the
+cores instead of taking turns. Measured on the bundled clip (2-core Xeon, `stable`, the network on OpenVINO bf16),
+the network beside the flow: at 320 px 23.2-25.4 -> 19.6-20.6 ms a frame; at full size 65.5 -> 64 ms (there
+the network alone fills both cores).
 """
 from __future__ import annotations
 
