@@ -7,11 +7,11 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
-from onnx import TensorProto, helper, numpy_helper
 
 from emocam.modelstore import runtime
 from emocam.modelstore.manifest import find_model
 from emocam.modelstore.onnx_norms import fold_instance_norms
+from onnx_patterns import spelled_out_norm
 
 CPU = ["CPUExecutionProvider"]
 
@@ -19,38 +19,6 @@ CPU = ["CPUExecutionProvider"]
 def _ops(model: bytes) -> dict[str, int]:
     graph = onnx.load_from_string(model).graph
     return {op: sum(n.op_type == op for n in graph.node) for op in {n.op_type for n in graph.node}}
-
-
-def _spelled_out_norm(exponent: float = 2.0, eps: float = 1e-5) -> bytes:
-    """y = relu(gain * (x - mean) / sqrt(var + eps) + shift), written op by op the way torch exports it."""
-    c = 4
-    const = lambda name, value: helper.make_node(  # noqa: E731
-        "Constant", [], [name], value=numpy_helper.from_array(np.asarray(value, np.float32), name))
-    shape = helper.make_node("Constant", [], ["shape"], value=numpy_helper.from_array(np.array([1, -1, 1, 1], np.int64)))
-    nodes = [
-        shape, const("two", exponent), const("eps", eps), const("one", 1.0),
-        helper.make_node("Reshape", ["gain", "shape"], ["g4"]),
-        helper.make_node("Reshape", ["shift", "shape"], ["b4"]),
-        helper.make_node("ReduceMean", ["x"], ["mean"], axes=[2, 3], keepdims=1),
-        helper.make_node("Sub", ["x", "mean"], ["centred"]),
-        helper.make_node("Pow", ["centred", "two"], ["squared"]),
-        helper.make_node("ReduceMean", ["squared"], ["var"], axes=[2, 3], keepdims=1),
-        helper.make_node("Add", ["var", "eps"], ["var_eps"]),
-        helper.make_node("Sqrt", ["var_eps"], ["std"]),
-        helper.make_node("Div", ["one", "std"], ["inv"]),
-        helper.make_node("Mul", ["centred", "inv"], ["normed"]),
-        helper.make_node("Mul", ["normed", "g4"], ["scaled"]),
-        helper.make_node("Add", ["scaled", "b4"], ["shifted"]),
-        helper.make_node("Relu", ["shifted"], ["y"]),
-    ]
-    graph = helper.make_graph(
-        nodes, "norm",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, c, "h", "w"]),
-         helper.make_tensor_value_info("gain", TensorProto.FLOAT, [c]),
-         helper.make_tensor_value_info("shift", TensorProto.FLOAT, [c])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, c, "h", "w"])])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
-    return model.SerializeToString()
 
 
 def _run(model: bytes, feed: dict) -> np.ndarray:
@@ -75,7 +43,7 @@ def test_multistyle26_folds_to_the_same_pictures(astronaut):
 
 
 def test_a_spelled_out_norm_folds_and_matches_numpy():
-    model = _spelled_out_norm()
+    model = spelled_out_norm()
     folded, count = fold_instance_norms(model)
     assert count == 1 and _ops(folded).get("InstanceNormalization") == 1
     assert "Constant" in _ops(folded)  # the Reshape target stays; eps, 2 and 1 go with the nodes that read them
@@ -90,7 +58,7 @@ def test_a_spelled_out_norm_folds_and_matches_numpy():
 
 @pytest.mark.parametrize("exponent", [3.0, 1.0])
 def test_a_different_formula_is_left_alone(exponent):
-    model = _spelled_out_norm(exponent=exponent)
+    model = spelled_out_norm(exponent=exponent)
     assert fold_instance_norms(model) == (model, 0)
 
 

@@ -2,7 +2,8 @@
 
 Each backend gets a prepared ONNX (free image axes declared where a stage asks for them; for onnxruntime also
 the spelled-out instance norms folded, which OpenVINO runs slower than the spelled-out ops) written once under
-the user cache folder, named by the source file's sha256 and the preparation; onnxruntime adds its optimised
+the user cache folder, named by the source file's sha256 and the preparation; for OpenVINO the norms' statistics
+come from a sample at large sizes (modelstore/onnx_norm_stats.py); onnxruntime adds its optimised
 graph and OpenVINO its compiled blobs beside it, keyed by device and precision too. A changed model file has
 another sha256, so it never meets an old entry; deleting the folder only costs the next start its preparation
 again.
@@ -24,6 +25,7 @@ from typing import Iterator
 
 from emocam.modelstore.manifest import sha256_file
 from emocam.modelstore.onnx_dims import free_axes
+from emocam.modelstore.onnx_norm_stats import sample_norm_statistics
 from emocam.modelstore.onnx_norms import fold_instance_norms
 
 CACHE_ENV = "EMOCAM_CACHE_DIR"
@@ -107,14 +109,17 @@ def write_atomic(path: Path, data: bytes) -> bool:
         return False
 
 
-def prepared(path: Path, axes: dict[str, dict[int, str]] | None = None, fold_norms: bool = True) -> Path:
-    """The prepared ONNX for `path`: norms folded (unless `fold_norms` is False), `axes` freed (value -> {axis:
-    symbol}); made once.
+def prepared(path: Path, axes: dict[str, dict[int, str]] | None = None, fold_norms: bool = True,
+             sample_stats: bool = False) -> Path:
+    """The prepared ONNX for `path`: norms folded (unless `fold_norms` is False), their statistics sampled (if
+    `sample_stats`), `axes` freed (value -> {axis: symbol}); made once.
 
     Returns `path` itself when nothing changes or the file is not a readable ONNX protobuf (then the backend's
     own error is the one reported); a cache that cannot be written falls back to a temporary file per load."""
     path = Path(path)
     recipe = [FORMAT, axes or {}] if fold_norms else [FORMAT, axes or {}, "unfolded"]  # old tags stay valid
+    if sample_stats:
+        recipe.append("sampled statistics")
     tag = hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:8]
     target = model_dir(path) / f"prepared-{tag}.onnx"
     if target.is_file():
@@ -125,6 +130,9 @@ def prepared(path: Path, axes: dict[str, dict[int, str]] | None = None, fold_nor
         if axes:
             data, changed = free_axes(data, axes), True
         folded, count = fold_instance_norms(data) if fold_norms else (data, 0)
+        if sample_stats:
+            folded, sampled = sample_norm_statistics(folded)
+            count += sampled
     except (OSError, ValueError, IndexError, struct.error):  # ValueError covers a bad UTF-8 name too
         if axes:
             raise
