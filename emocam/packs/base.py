@@ -58,8 +58,9 @@ class PackKind(ABC):
         """The pack's networks on the device asked for."""
 
     @abstractmethod
-    def run(self, pack: StylePack, networks: dict[str, Network], x: np.ndarray, emotion_weights: np.ndarray) -> np.ndarray:
-        """Restyle x ([1,3,H,W] float32 0..1) by the blend of emotions `emotion_weights` ([7]); [1,3,H,W] out."""
+    def run(self, pack: StylePack, networks: dict[str, Network], image: np.ndarray, emotion_weights: np.ndarray) -> np.ndarray:
+        """Restyle `image` (uint8 HxWx3) by the blend of emotions `emotion_weights` ([7]); a uint8 HxWx3 picture out.
+        Pictures, not tensors, so that a backend can convert inside its graph (Network.run_image)."""
 
     def choose_styles(self, pack: StylePack, choices: dict[str, object]) -> None:
         """Take the style editor's choices (emotion -> style) over the pack's own; kinds without styles to choose

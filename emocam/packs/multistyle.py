@@ -87,9 +87,9 @@ class Multistyle(PackKind):
         return [(i, dataclasses.replace(pack, styles={e: styles[i] for e in EMOTIONS}), neutral)
                 for i in range(MULTISTYLE_COUNT)]
 
-    def run(self, pack: StylePack, networks: dict[str, Network], x: np.ndarray, emotion_weights: np.ndarray) -> np.ndarray:
+    def run(self, pack: StylePack, networks: dict[str, Network], image: np.ndarray, emotion_weights: np.ndarray) -> np.ndarray:
         weights = np.asarray(blend(pack, emotion_weights), np.float32)
-        return networks["*"].run({"image": x, "style_weights": weights})[0]
+        return networks["*"].run_image(image, "image", {"style_weights": weights})
 
 
 register(Multistyle())

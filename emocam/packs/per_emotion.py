@@ -14,6 +14,7 @@ from emocam.labels import EMOTIONS
 from emocam.packs.base import EditorView, PackKind, StylePack, register
 from emocam.packs.checks import check_emotion_keys, check_image_input, input_names, resolve_file
 from emocam.runtime import Network, load_network
+from emocam.runtime.base import image_tensor, tensor_image
 
 
 class PerEmotion(PackKind):
@@ -46,8 +47,9 @@ class PerEmotion(PackKind):
         """Each emotion's network file: the networks are fixed, so nothing to choose."""
         return EditorView({e: pack.models[e].name for e in EMOTIONS})
 
-    def run(self, pack: StylePack, networks: dict[str, Network], x: np.ndarray, emotion_weights: np.ndarray) -> np.ndarray:
-        """Crossfade the outputs of the networks in play."""
+    def run(self, pack: StylePack, networks: dict[str, Network], image: np.ndarray, emotion_weights: np.ndarray) -> np.ndarray:
+        """Crossfade the outputs of the networks in play (as tensors: one rounding, after the blend)."""
+        x = image_tensor(image)
         active = [(e, float(a)) for e, a in zip(EMOTIONS, emotion_weights) if a > 1e-3]
         total = sum(a for _, a in active)
         out = 0.0
@@ -55,7 +57,7 @@ class PerEmotion(PackKind):
             network = networks[emotion]
             inp = network.inputs[0]
             out = out + (a / total) * network.run({inp.name: x.astype(inp.dtype, copy=False)})[0].astype(np.float32)
-        return out
+        return tensor_image(out)
 
     def look(self, pack: StylePack, emotion_weights: np.ndarray) -> np.ndarray:
         """Each emotion is its own network: the look is the emotion weights themselves."""

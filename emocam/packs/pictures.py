@@ -31,6 +31,7 @@ from emocam.errors import EmocamError
 from emocam.labels import EMOTIONS
 from emocam.modelstore.manifest import find_model, sha256_file
 from emocam.runtime import Network, load_network
+from emocam.runtime.base import image_tensor, tensor_image
 from emocam.io.sources import read_image
 from emocam.packs.base import EditorView, PackKind, StylePack, blend, register
 
@@ -255,9 +256,9 @@ class Pictures(PackKind):
         mapping = {e: " + ".join(p.name for p, _ in listed[e]) if e in listed else follows[e] for e in EMOTIONS}
         return EditorView(mapping, pictures={e: b[0][0] for e, b in listed.items()})
 
-    def run(self, pack: StylePack, networks: dict[str, Network], x: np.ndarray, emotion_weights: np.ndarray) -> np.ndarray:
+    def run(self, pack: StylePack, networks: dict[str, Network], image: np.ndarray, emotion_weights: np.ndarray) -> np.ndarray:
         """Blend the pictures' style vectors: one transform run, no predictor."""
-        return transform(networks["*"], x, blend(pack, emotion_weights))
+        return tensor_image(transform(networks["*"], image_tensor(image), blend(pack, emotion_weights)))
 
 
 register(Pictures())

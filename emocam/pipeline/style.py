@@ -69,9 +69,7 @@ class Stylizer:
         h, w = image.shape[:2]
         pw, ph = processing_shape(w, h, process_size)
         small = cv2.resize(image, (pw, ph), interpolation=cv2.INTER_AREA) if (pw, ph) != (w, h) else image
-        x = np.ascontiguousarray(small.transpose(2, 0, 1)[None], dtype=np.float32) / 255.0
-        out = self.kind.run(self.pack, self.networks, x, emotion_weights)
-        result = (np.clip(out[0].transpose(1, 2, 0), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+        result = self.kind.run(self.pack, self.networks, small, emotion_weights)
         if (pw, ph) != (w, h):
             result = cv2.resize(result, (w, h), interpolation=cv2.INTER_LINEAR)
         if strength < 1:

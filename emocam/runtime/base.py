@@ -48,6 +48,22 @@ class Network(ABC):
     def run(self, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
         """The outputs, in `outputs` order, as arrays the caller owns (a later run does not overwrite them)."""
 
+    def run_image(self, image: np.ndarray, name: str, feeds: dict[str, np.ndarray]) -> np.ndarray:
+        """An image-to-image network on a picture: `image` (uint8 HxWx3) goes in as input `name` ([1,3,H,W],
+        0..1) beside `feeds`; the first output comes back as a uint8 HxWx3 picture (clipped, rounded). A backend
+        that can make these conversions inside its compiled graph overrides this (OpenVINO)."""
+        return tensor_image(self.run({name: image_tensor(image), **feeds})[0])
+
+
+def image_tensor(image: np.ndarray) -> np.ndarray:
+    """A uint8 HxWx3 picture as the [1,3,H,W] float32 0..1 tensor image networks take."""
+    return np.ascontiguousarray(image.transpose(2, 0, 1)[None], dtype=np.float32) / 255.0
+
+
+def tensor_image(tensor: np.ndarray) -> np.ndarray:
+    """An image network's [1,3,H,W] output (0..1, may overshoot) as a uint8 HxWx3 picture, rounded."""
+    return (np.clip(tensor[0].transpose(1, 2, 0), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+
 
 def ran_line(devices: dict[str, str]) -> str:
     """Stage -> what ran it, as one line for summaries: "classify cpu fp32 (onnxruntime), stylize ..."."""
