@@ -2,7 +2,8 @@
 
 Rows: onnxruntime fp32 (the reference), OpenVINO fp32, and OpenVINO at the processor's native precision (bf16
 where the CPU has AMX / AVX-512 BF16); median ms per run, the speed-up over onnxruntime and the PSNR of the
-output against onnxruntime's. The backends take turns run by run, so the ratios hold on a shared, noisy machine.
+output against onnxruntime's. A run is what the app runs: a uint8 frame in and a picture out, so multistyle26's
+rows include the conversions (numpy around onnxruntime, inside the graph on OpenVINO: `Network.run_image`). The backends take turns run by run, so the ratios hold on a shared, noisy machine.
 
     python -m tools.bench --backends [--sizes 320x240,640x480] [--runs 9] [--networks multistyle26,johnson,transform]
 """
@@ -23,6 +24,7 @@ from emocam.io.sources import SAMPLE_CLIP, VideoFileSource
 from emocam.packs.registry import load_pack
 from emocam.runtime import load_network
 from emocam.runtime import openvino as ov_backend
+from emocam.runtime.base import tensor_image
 from tools.common.args import ToolParser, frame_sizes
 from tools.common.machine import CpuShare, machine_lines
 
@@ -47,42 +49,42 @@ def _runtimes() -> list[tuple[str, str]]:
 
 
 def _loader(name: str):
-    """(load(device, precision) -> network, feed(rgb frame) -> inputs) for one shipped network."""
+    """(load(device, precision) -> network, stylize(network, rgb frame) -> uint8 picture) for one shipped network."""
     if name == "multistyle26":
         path = find_model("multistyle26.onnx")
-        style = np.eye(26, dtype=np.float32)[19]
-        return (lambda d, p: load_network(path, d, p),
-                lambda img: {"image": img.transpose(2, 0, 1)[None].astype(np.float32) / 255, "style_weights": style})
+        style = {"style_weights": np.eye(26, dtype=np.float32)[19]}
+        return lambda d, p: load_network(path, d, p), lambda net, img: net.run_image(img, "image", style)
     if name == "johnson":
         path = load_pack("johnson-distilled").models["happy"]
         return (lambda d, p: load_network(path, d, p),
-                lambda img: {"image": img.transpose(2, 0, 1)[None].astype(np.float32) / 255})
+                lambda net, img: _pixels(net.run({"image": img.transpose(2, 0, 1)[None].astype(np.float32) / 255})[0]))
     import skimage.data
 
     vector = ENCODER.encode(skimage.data.coffee()).reshape(1, 1, 1, -1)
+    feed = lambda img: {"content_image": img[None].astype(np.float32) / 255, "mobilenet_conv/Conv/BiasAdd": vector}  # noqa: E731
     return (lambda d, p: transform_network(find_model(TRANSFORM_MODEL), d, p),
-            lambda img: {"content_image": img[None].astype(np.float32) / 255, "mobilenet_conv/Conv/BiasAdd": vector})
+            lambda net, img: _pixels(net.run(feed(img))[0]))
 
 
 def _pixels(out: np.ndarray) -> np.ndarray:
-    out = out[0] if out.shape[1] == 3 else out[0].transpose(2, 0, 1)
-    return (np.clip(out.astype(np.float32), 0, 1) * 255 + 0.5).astype(np.uint8)
+    """A [1,3,H,W] or [1,H,W,3] output (float32 or float16) as a uint8 HxWx3 picture."""
+    return tensor_image((out if out.shape[1] == 3 else out.transpose(0, 3, 1, 2)).astype(np.float32))
 
 
 def compare(networks: list[str], sizes: list[tuple[int, int]], runs: int) -> list[dict]:
     """Median ms, speed-up over onnxruntime and PSNR against it, per network, size and runtime."""
     frame, rows = _frame(), []
     for name in networks:
-        load, feed_of = _loader(name)
+        load, stylize = _loader(name)
         nets = {(d, p): load(d, p) for d, p in _runtimes()}
         for w, h in sizes:
-            feed = feed_of(cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA))
-            outs = {k: _pixels(n.run(feed)[0]) for k, n in nets.items()}  # warm-up (compiles the shape)
+            image = cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA)
+            outs = {k: stylize(n, image) for k, n in nets.items()}  # warm-up (compiles the shape)
             times: dict = {k: [] for k in nets}
             for _ in range(runs):
                 for k, n in nets.items():
                     started = time.perf_counter()
-                    n.run(feed)
+                    stylize(n, image)
                     times[k].append((time.perf_counter() - started) * 1000)
             ref = statistics.median(times[("cpu-onnxruntime", "fp32")])
             for k, n in nets.items():
