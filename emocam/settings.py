@@ -86,7 +86,7 @@ class Settings:
                                    "so faces stay recognizable; not used by --regions frame", "Face strength",
                                    "Style", cli="--face-strength", low=0.0, high=1.0)
     process_size: int = setting(512, "longest side the style network sees, 0 = full size (output keeps the input size); "
-                                "the default is 320 for live (the largest size that held 24 fps on 2 cores, bf16 included), "
+                                "the default is 320 for live (30 fps on 2 cores with the steadying and the expression edit, bf16 included), "
                                 "and for render full size where the style network runs fast here (CUDA, or bf16/fp16 "
                                 "through OpenVINO), else 512",
                                 "Style size (longest side)", "Processing", cli="--process-size", unit="px",

@@ -51,7 +51,7 @@ def test_render_and_live_share_the_pipeline_options():
     from emocam.runtime.chooser import fast_style
 
     # render's size follows the machine (full size where the style network runs fast here, else 512); live stays
-    # at 320, the largest size that held 24 fps in the window on 2 cores even with bf16 (docs/backends.md)
+    # at 320: the camera's 30 fps in the window on 2 cores with the steadying and the edit (docs/backends.md)
     want = (320, 0) if fast_style() else (320, 512)
     assert (Settings.for_surface(schema.LIVE).process_size, Settings.for_surface(schema.RENDER).process_size) == want
 
