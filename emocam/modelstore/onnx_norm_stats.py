@@ -12,11 +12,10 @@ folds to a constant for each compiled input size (docs/backends.md: the speed an
 """
 from __future__ import annotations
 
-from emocam.modelstore.onnx_nodes import (Graph, Node, constant_node, int_attr, new_node, opset, read_graph, scalar,
-                                          spatial_mean, with_inputs, with_nodes)
+from emocam.modelstore.onnx_nodes import (FLOAT, INT64, Graph, Node, constant_node, int_attr, new_node, opset,
+                                          read_graph, scalar, spatial_mean, with_inputs, with_nodes)
 
 SAMPLES = 32768.0  # per channel: the variance of a 34k-pixel sample is within ~1% of the whole map's
-FLOAT, INT64 = 1, 7
 INT64_MAX = (1 << 63) - 1
 MIN_OPSET = 10  # Slice with step inputs
 

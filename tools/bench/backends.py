@@ -24,7 +24,7 @@ from emocam.io.sources import SAMPLE_CLIP, VideoFileSource
 from emocam.packs.registry import load_pack
 from emocam.runtime import load_network
 from emocam.runtime import openvino as ov_backend
-from emocam.runtime.base import tensor_image
+from emocam.runtime.base import image_tensor, tensor_image
 from tools.common.args import ToolParser, frame_sizes
 from tools.common.machine import CpuShare, machine_lines
 
@@ -57,7 +57,7 @@ def _loader(name: str):
     if name == "johnson":
         path = load_pack("johnson-distilled").models["happy"]
         return (lambda d, p: load_network(path, d, p),
-                lambda net, img: _pixels(net.run({"image": img.transpose(2, 0, 1)[None].astype(np.float32) / 255})[0]))
+                lambda net, img: _pixels(net.run({"image": image_tensor(img)})[0]))
     import skimage.data
 
     vector = ENCODER.encode(skimage.data.coffee()).reshape(1, 1, 1, -1)

@@ -33,6 +33,7 @@ import cv2
 import numpy as np
 
 from emocam.errors import EmocamError
+from emocam.runtime.base import image_tensor, tensor_image
 from emocam.labels import EMOTIONS
 from emocam.io.sources import SAMPLE_CLIP, open_source
 from tools.common.args import ToolParser, one_line_errors
@@ -60,12 +61,10 @@ def onnx_stylizer(path: Path, threads: int, style: np.ndarray | None = None) -> 
 
     def run(img: np.ndarray) -> np.ndarray:
         padded, h, w = _pad4(img)
-        x = (padded.transpose(2, 0, 1)[None].astype(np.float32) / 255.0).astype(dtype)
-        feed = {inp.name: x}
+        feed = {inp.name: image_tensor(padded).astype(dtype)}
         if style is not None:
             feed["style_weights"] = style.astype(np.float32)
-        out = sess.run(None, feed)[0][0].astype(np.float32).transpose(1, 2, 0)[:h, :w]
-        return (np.clip(out, 0, 1) * 255 + 0.5).astype(np.uint8)
+        return tensor_image(sess.run(None, feed)[0].astype(np.float32)[:, :, :h, :w])
 
     return run
 

@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from emocam.errors import EmocamError
+from emocam.runtime.base import image_tensor, tensor_image
 from tools.common.args import ToolParser, one_line_errors
 from tools.style.steady import DEFAULT_PACK_STYLES, NUM_STYLES, held_back_photos
 
@@ -48,9 +49,8 @@ class OrtNet:
         h, wd = image.shape[:2]
         ph, pw = -h % 4, -wd % 4
         x = np.pad(image, ((0, ph), (0, pw), (0, 0)), mode="reflect") if ph or pw else image
-        x = np.ascontiguousarray(x.transpose(2, 0, 1)[None], np.float32) / 255.0
-        out = self.session.run(None, {"image": x, "style_weights": w})[0][0, :, :h, :wd]
-        return (out.transpose(1, 2, 0).clip(0, 1) * 255 + 0.5).astype(np.uint8)
+        out = self.session.run(None, {"image": image_tensor(x), "style_weights": w})[0]
+        return tensor_image(out[:, :, :h, :wd])
 
 
 def teacher_net() -> OrtNet:
