@@ -96,9 +96,10 @@ class Settings:
                             "guided = scaled up edge-aware with the full-size input's own detail; stable = blended with "
                             "the previous output carried along the optical flow where it still fits (steadier; resets "
                             "on cuts), scaled up bilinearly; keyframe = CPU speed option, the style network only every "
-                            "3rd frame, carried along the flow in between; texture = styled every frame, one reference "
+                            "3rd frame, carried along the flow in between; texture = styled every 3rd frame, one reference "
                             "carried along the flow and sampled once, the network's own output where that is not "
-                            "trusted (sharper than stable: no texture averaged)", "Temporal", "Processing",
+                            "trusted, carried in between (sharper and faster than stable: no texture averaged; "
+                            "less steady)", "Temporal", "Processing",
                             cli="--temporal", choices=("off", "guided", "stable", "keyframe", "texture"))
     smoothing_s: float = setting(0.4, "emotion smoothing time constant", "Smoothing time", "Emotion",
                                  cli="--smoothing", unit="s", low=0.0, high=60.0)

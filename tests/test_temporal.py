@@ -220,14 +220,17 @@ def test_pipeline_runs_the_engine_and_reports_keyframes():
 
 def test_texture_mode_keeps_texture_steadies_and_resets_on_a_cut(stylize):
     """`texture` carries one reference (sampled once) instead of blending: on a slow pan it keeps more texture than
-    `stable`, flickers less than `off` by both flows, and after a cut shows the network's own output."""
+    `stable`, flickers less than `off` by both flows, runs the network only on keyframes, and after a cut shows
+    the network's own output."""
     photo = skimage.data.astronaut()
     frames = [_window(photo, 60 + 1.3 * i, 40 + 0.4 * i, (PROCESS, PROCESS * 3 // 4)) for i in range(10)]
     reference = FlickerReference(frames)
     off, _ = _run("off", frames, stylize)
     stable, _ = _run("stable", frames, stylize)
     texture, infos = _run("texture", frames, stylize)
-    assert all(i["carried"] > 0.5 for i in infos[1:])
+    keyframes = [i for i in infos[1:] if i["keyframe"]]
+    assert keyframes and len(keyframes) < len(infos) - 1  # the network on some frames, not on all
+    assert all(i["carried"] > 0.5 for i in keyframes)
     assert sharpness(texture) > 1.3 * sharpness(stable)
     for method in reference.methods:
         assert reference.ratio(texture, method) < 0.85 * reference.ratio(off, method), method
@@ -238,10 +241,11 @@ def test_texture_mode_keeps_texture_steadies_and_resets_on_a_cut(stylize):
     assert np.array_equal(outputs[3], per_frame[3])  # no ghost of the astronaut in the cut frame
 
 
-@pytest.mark.parametrize("mode", ["stable", "texture"])
+@pytest.mark.parametrize("mode", ["stable", "texture", "keyframe"])
 def test_the_network_runs_while_the_flow_is_measured(mode, stylize, monkeypatch):
-    """In the modes that run the network every frame, it starts on a helper thread before the flow (which needs
-    only the inputs), so the two share the cores; the output is the same as one after the other."""
+    """On a frame the network will certainly run on, it starts on a helper thread before the flow (which needs
+    only the inputs), so the two share the cores; the output is the same as one after the other. (`texture` and
+    `keyframe` with the network on every frame here; their keyframes by count: see the next test.)"""
     frames = [_window(skimage.data.astronaut(), 100 + 1.5 * i, 40 + 0.5 * i) for i in range(4)]
     point = Rendezvous()  # met only when the network and the flow are running at the same time
     meet, met = point.meet, point.met
@@ -250,7 +254,7 @@ def test_the_network_runs_while_the_flow_is_measured(mode, stylize, monkeypatch)
         meet()
         return stylize(small)
 
-    engine = TemporalStyler(mode)
+    engine = TemporalStyler(mode, TemporalParams(keyframe_every=1))
     history = engine._history
 
     def measured(small, info):
@@ -262,5 +266,27 @@ def test_the_network_runs_while_the_flow_is_measured(mode, stylize, monkeypatch)
     assert met == [True] * 2 * len(frames)  # on every frame each waited for the other: both ran at once
 
     monkeypatch.setattr(temporal, "started", lambda call: (lambda result=call(): result))  # one after the other
-    serial, _ = _run(mode, frames, stylize)
+    serial, _ = _run(mode, frames, stylize, TemporalParams(keyframe_every=1))
     assert all(np.array_equal(a, b) for a, b in zip(overlapped, serial))
+
+
+@pytest.mark.parametrize("mode", ["texture", "keyframe"])
+def test_keyframes_by_count_start_the_network_early_and_only_they_run_it(mode, stylize, monkeypatch):
+    """With the network every 3rd frame, the frames due by count start it before the flow; the frames between
+    carry the last keyframe's output and never call it."""
+    starts: list[int] = []
+    frame_index = [0]
+
+    def recorded(call):
+        starts.append(frame_index[0])
+        return lambda result=call(): result
+
+    monkeypatch.setattr(temporal, "started", recorded)
+    engine = TemporalStyler(mode)
+    stylize.calls = 0
+    infos = []
+    for i, frame in enumerate(_noisy_static(7)):
+        frame_index[0] = i
+        infos.append(engine.process(frame, stylize, PROCESS)[1])
+    assert [i["keyframe"] for i in infos] == [True, False, False, True, False, False, True]
+    assert starts == [0, 3, 6] and stylize.calls == 3

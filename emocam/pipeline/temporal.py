@@ -17,14 +17,15 @@ wraps a small-picture stylizer (``stylize_small``: RGB uint8 at the processing s
   style changes, or when too little of the history is still trusted), blended there like ``stable``; the frames
   in between carry the last output along the composed flow (one resampling). ``info["keyframe"]`` says which
   frames really ran the network.
-* ``texture``: like ``stable`` the network runs every frame, but nothing is averaged: the engine keeps ONE
-  reference picture and the flow from it to the current frame (composed, then re-measured against the
-  reference's own input so it does not drift), samples the reference once (bicubic) along that flow, and per
+* ``texture``: nothing is averaged. At keyframes (every Nth frame, as ``keyframe``, and sooner when needed) the
+  engine keeps ONE reference picture and the flow from it to the current frame (composed, then re-measured against
+  the reference's own input so it does not drift), samples the reference once (bicubic) along that flow, and per
   pixel either shows that carried copy or, where it is not trusted (its input does not match the current one,
   occlusion, margin, outside) or where it no longer looks like the network's output at a coarse scale, the
-  network's output itself (a hard choice, softened only along the seams). When too little is carried,
-  this frame's output becomes the new reference (so no pop); cuts, size and style changes start from the network.
-  Texture is never mixed with a shifted copy of itself and never resampled frame after frame, so it stays sharp.
+  network's output itself (a hard choice, softened only along the seams). Between keyframes that output is carried
+  along the composed flow, as in ``keyframe``. When too little is carried, a keyframe's output becomes the new
+  reference (so no pop); cuts, size and style changes start from the network. Texture is never mixed with a
+  shifted copy of itself and never resampled frame after frame, so it stays sharp.
 
 While the style itself changes (an emotion fade; pass what the network is asked for as ``style``: the blended
 style vector, or the emotion weights) the history gives way, so the change is neither held back nor ghosted.
@@ -59,8 +60,8 @@ class TemporalParams:
     # sees beyond a pixel, so what moved leaves traces in the styling around it
     strong: float = 0.1  # mismatch (0..1) that counts as something moved or changed, for `margin`
     cut_fraction: float = 0.4  # fewer confident pixels than this: a scene cut, history reset
-    keyframe_every: int = 3  # keyframe mode: run the network at least every Nth frame
-    keyframe_fraction: float = 0.85  # keyframe mode: fewer confident pixels than this forces a keyframe
+    keyframe_every: int = 3  # keyframe and texture modes: run the network at least every Nth frame
+    keyframe_fraction: float = 0.85  # keyframe, texture: fewer confident pixels than this forces a keyframe
     keep_texture: bool = False  # restore the fine-band contrast blending takes away: sharper, more flicker
     style_tolerance: float = 0.02  # style change per frame (L1, relative to the style's) at which history is dropped
     flow_size: int | None = 384  # flow is computed at most this long side (None: at the processing size); at or
@@ -140,14 +141,16 @@ class TemporalStyler:
         self._key_maps: np.ndarray | None = None
         self._key_conf: np.ndarray | None = None
         self._since_key = 0
-        self._key_small: np.ndarray | None = None  # texture mode: the input the reference was made from
+        self._ref: np.ndarray | None = None  # texture mode: the reference picture, its input, and the maps from
+        self._ref_small: np.ndarray | None = None  # the current frame into it (None: the reference is the
+        self._ref_maps: np.ndarray | None = None  # previous frame)
         self._style: np.ndarray | None = None
 
     def process(self, full: np.ndarray, stylize_small: StylizeSmall, process_size: int | None,
                 style: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
         """The stylized frame at the input's size, and info: keyframe (network ran), reset (history dropped),
-        confident (fraction of pixels whose history was trusted); texture mode also: carried (fraction shown from
-        the reference), rekey (this frame's output became the new reference).
+        confident (fraction of pixels whose history was trusted); texture mode on keyframes also: carried
+        (fraction shown from the reference), rekey (this frame's output became the new reference).
 
         `style` (e.g. the emotion weights) tells the engine when the look itself is changing: while it fades,
         the history gives way (stable) or a keyframe is forced (keyframe), so the change is not held back."""
@@ -192,31 +195,48 @@ class TemporalStyler:
         info["reset"] = aligned is None
         return aligned
 
+    def _network(self, small: np.ndarray, stylize_small: StylizeSmall, style_change: float, every: int):
+        """The network's output for this frame, to be called when needed. When the frame is due by count (or first,
+        or the look is changing) it is certainly needed, so it starts now on a helper thread, beside the flow,
+        which needs only the inputs."""
+        if self._key is None or self._since_key + 1 >= every or style_change > 0.0:
+            return started(lambda: stylize_small(small))
+        return lambda: stylize_small(small)
+
+    def _from_key(self, maps: np.ndarray, confidence: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Maps and confidence from the last keyframe onto this frame: the flow itself when the key is the previous
+        frame, else the flow composed with the key's maps (one resampling of the key, no blur build-up)."""
+        if self._since_key == 0:
+            return maps, confidence
+        key_maps = cv2.remap(self._key_maps, maps, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        key_conf = confidence * cv2.remap(self._key_conf, maps, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+        return key_maps, key_conf
+
+    def _due(self, key_conf: np.ndarray, style_change: float, every: int) -> bool:
+        """Run the network on this frame: by count, while the look changes, or when too little is still trusted."""
+        return (self._since_key + 1 >= every or style_change > 0.0
+                or np.count_nonzero(key_conf > 0.5) / key_conf.size < self.params.keyframe_fraction)
+
+    def _carry(self, small: np.ndarray, key_maps: np.ndarray, key_conf: np.ndarray, info: dict) -> np.ndarray:
+        """A frame between keyframes: the last keyframe's output carried here along the composed flow."""
+        self._key_maps, self._key_conf, self._since_key = key_maps, key_conf, self._since_key + 1
+        self._prev_small = small
+        info["keyframe"] = False
+        return cv2.remap(self._key, key_maps, None, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+
     def _temporal(self, small: np.ndarray, stylize_small: StylizeSmall, info: dict, style_change: float) -> np.ndarray:
         """Stable and keyframe share one path: the network's output is blended with the history carried along
         the flow; `stable` runs the network every frame, `keyframe` every Nth frame and carries in between."""
         p = self.params
         every = p.keyframe_every if self.mode == "keyframe" else 1
-        # `stable` runs the network on every frame: start it now, the flow below does not need its output
-        network = started(lambda: stylize_small(small)) if every == 1 else (lambda: stylize_small(small))
+        network = self._network(small, stylize_small, style_change, every)
         aligned = self._history(small, info)
         if aligned is None:
             return self._new_key(small, network())
-        maps, confidence = aligned
-        if self._since_key == 0:  # the key is the previous frame (always so in `stable`): the flow is the map
-            key_maps, key_conf = maps, confidence
-        else:  # compose the flow with the maps from the last keyframe: one resampling of the key, no blur build-up
-            key_maps = cv2.remap(self._key_maps, maps, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-            key_conf = confidence * cv2.remap(self._key_conf, maps, None, cv2.INTER_LINEAR,
-                                              borderMode=cv2.BORDER_CONSTANT)
+        key_maps, key_conf = self._from_key(*aligned)
+        if not self._due(key_conf, style_change, every):
+            return self._carry(small, key_maps, key_conf, info)
         carried = cv2.remap(self._key, key_maps, None, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
-        due = (self._since_key + 1 >= every or style_change > 0.0
-               or np.count_nonzero(key_conf > 0.5) / key_conf.size < p.keyframe_fraction)
-        if not due:
-            self._key_maps, self._key_conf, self._since_key = key_maps, key_conf, self._since_key + 1
-            self._prev_small = small
-            info["keyframe"] = False
-            return carried
         current = network()
         trust = p.blend * max(0.0, 1.0 - style_change / p.style_tolerance)  # the look is changing: follow it
         weight = trust * key_conf  # of the history, per pixel
@@ -227,24 +247,30 @@ class TemporalStyler:
         return self._new_key(small, np.clip(blended + 0.5, 0, 255).astype(np.uint8))
 
     def _texture(self, small: np.ndarray, stylize_small: StylizeSmall, info: dict, style_change: float) -> np.ndarray:
-        """One reference, sampled once along the flow composed from it; the network's output where it is not
-        trusted. Only the flow maps are resampled frame after frame, never the picture."""
+        """At keyframes: one reference sampled once along the flow composed from it (re-measured against the
+        reference's own input), the network's output where it is not trusted. Between keyframes: that output
+        carried along the composed flow, as in `keyframe`. Only flow maps are resampled frame after frame; a
+        reference pixel is resampled at most twice before it is shown."""
         p = self.params
-        network = started(lambda: stylize_small(small))  # meanwhile, the flow
+        network = self._network(small, stylize_small, style_change, p.keyframe_every)
         aligned = self._history(small, info)
-        current = network()
         if aligned is None or style_change > 0.0:  # a cut, a new size, or the look is changing: start from the network
-            return self._new_texture_key(small, current)
-        maps = aligned[0]
-        if self._key_maps is not None:  # compose: where each current pixel was in the reference
-            maps = cv2.remap(self._key_maps, maps, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-            if p.direct:  # composed flows drift (each step's error adds up): measure against the reference itself
-                grid = self._grid_for(*small.shape[:2])
-                maps = self._flow(_gray(small), _gray(self._key_small), maps - grid) + grid
+            return self._new_reference(small, network())
+        maps, confidence = aligned
+        key_maps, key_conf = self._from_key(maps, confidence)
+        ref_maps = maps if self._ref_maps is None else cv2.remap(  # where each current pixel is in the reference
+            self._ref_maps, maps, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        if not self._due(key_conf, style_change, p.keyframe_every):
+            self._ref_maps = ref_maps
+            return self._carry(small, key_maps, key_conf, info)
+        current = network()
+        if p.direct and self._ref_maps is not None:  # composed flows drift: measure against the reference itself
+            grid = self._grid_for(*small.shape[:2])
+            ref_maps = self._flow(_gray(small), _gray(self._ref_small), ref_maps - grid) + grid
         # checked against the reference's own input (not only the previous frame's): drift and slow changes show
-        key_in = cv2.remap(self._key_small, maps, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        trusted = self._confidence(small, key_in, maps) > 0.5
-        carried = cv2.remap(self._key, maps, None, p.carry_interp, borderMode=cv2.BORDER_REPLICATE)
+        ref_in = cv2.remap(self._ref_small, ref_maps, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        trusted = self._confidence(small, ref_in, ref_maps) > 0.5
+        carried = cv2.remap(self._ref, ref_maps, None, p.carry_interp, borderMode=cv2.BORDER_REPLICATE)
         sigma = p.coarse_sigma
         coarse = _channel_max(cv2.absdiff(cv2.GaussianBlur(carried, (0, 0), sigma),
                                           cv2.GaussianBlur(current, (0, 0), sigma)))
@@ -254,17 +280,18 @@ class TemporalStyler:
         out = cv2.blendLinear(carried, current, weight, 1.0 - weight)
         info["rekey"] = info["carried"] < p.carry_fraction
         if info["rekey"]:  # too little carried: this output (as shown) is the new reference
-            return self._new_texture_key(small, out)
-        self._key_maps, self._prev_small = maps, small
-        return out
+            return self._new_reference(small, out)
+        self._ref_maps = ref_maps
+        return self._new_key(small, out)
 
-    def _new_texture_key(self, small: np.ndarray, stylized: np.ndarray) -> np.ndarray:
-        """The reference, and its input: later frames are checked and flowed against that input, not the last."""
-        self._key_small = small
+    def _new_reference(self, small: np.ndarray, stylized: np.ndarray) -> np.ndarray:
+        """Texture mode: this output becomes the reference, with its input; later keyframes are sampled from it and
+        checked and flowed against that input, not the last frame's."""
+        self._ref, self._ref_small, self._ref_maps = stylized, small, None
         return self._new_key(small, stylized)
 
     def _new_key(self, small: np.ndarray, stylized: np.ndarray) -> np.ndarray:
-        """Make this frame's output the reference the next frames are carried from."""
+        """Make this frame's output the keyframe the next frames are carried from."""
         self._key, self._prev_small, self._since_key = stylized, small, 0
         self._key_maps = self._key_conf = None  # the next frame's flow is its map from the key
         return stylized

@@ -8,7 +8,7 @@ in one run, so compare them as ratios: the machine may be shared. `naive` is the
 mask switched off (every pixel trusts the warped history): the reference that shows what ghosting looks like.
 
     python -m tools.temporal.bench [--clips sample,megamind,faces_fast] [--frames N] [--configs off@full,stable@256]
-                                   [--style 19] [--json out.json] [--figures docs/temporal]
+                                   [--style 19] [--pans 3x1,0.37x0.13] [--json out.json] [--figures docs/temporal]
 """
 from __future__ import annotations
 
@@ -156,10 +156,46 @@ def oracle_floor(net: CachedNetwork) -> dict:
     return out
 
 
+def pan_rows(net: CachedNetwork, configs: list[Config], step: tuple[float, float], count: int = 30) -> dict:
+    """Each configuration on a camera pan whose perfectly stable result is known (tools.temporal.clips
+    .pan_with_oracle over aloeL.jpg): its flicker over the oracle's (issue 21's pan yardstick) and over per-frame
+    stylization's (the peer's stand-in), by both flows, and its sharpness over per-frame stylization's."""
+    clip, oracle = temporal_clips.pan_with_oracle(net, count=count, step=step)
+    reference = FlickerReference(clip)
+    per_frame = [net(frame) for frame in clip]
+    floor, peer, peer_sharpness = reference.ratios(oracle), reference.ratios(per_frame), sharpness(per_frame)
+    rows = {}
+    for label, outputs in [("oracle", oracle)] + [(c.label, run_config(c, clip, net)[0]) for c in configs]:
+        flicker = reference.ratios(outputs)
+        rows[label] = {**{f"over_oracle_{m}": flicker[m] / floor[m] for m in flicker},
+                       **{f"over_per_frame_{m}": flicker[m] / peer[m] for m in flicker},
+                       "sharpness": sharpness(outputs) / peer_sharpness}
+        print(f"pan {step[0]:g}x{step[1]:g} {label:15s} flicker / oracle dis {rows[label]['over_oracle_dis']:5.2f} "
+              f"farneback {rows[label]['over_oracle_farneback']:5.2f}  / per-frame dis "
+              f"{rows[label]['over_per_frame_dis']:.3f} farneback {rows[label]['over_per_frame_farneback']:.3f}  "
+              f"sharpness {rows[label]['sharpness']:.3f}", flush=True)
+    return {"step": list(step), "frames": count, "rows": rows}
+
+
+def pan_markdown(pan: dict) -> list[str]:
+    """One table per pan: flicker over the oracle's and over per-frame stylization's, and sharpness."""
+    lines = [f"### pan over aloeL.jpg, {pan['step'][0]:g} x {pan['step'][1]:g} px per frame ({pan['frames']} frames)",
+             "", "| mode@size | flicker / oracle DIS | flicker / oracle Farneback | flicker / per-frame DIS "
+             "| flicker / per-frame Farneback | sharpness / per-frame |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for label, r in pan["rows"].items():
+        lines.append(f"| {label} | {r['over_oracle_dis']:.2f} | {r['over_oracle_farneback']:.2f} "
+                     f"| {r['over_per_frame_dis']:.3f} | {r['over_per_frame_farneback']:.3f} | {r['sharpness']:.3f} |")
+    return lines + [""]
+
+
 def markdown(results: dict) -> str:
     """One table per clip: flicker (both flows), sharpness, ghosting, network runs, ms/frame and speed."""
     lines = []
     for name, res in results.items():
+        if name == "pans":
+            for pan in res:
+                lines += pan_markdown(pan)
+            continue
         if name == "pan_oracle":
             lines += ["### pan (flicker floor)", "", "| output | flicker DIS | flicker Farneback |",
                       "| --- | ---: | ---: |"]
@@ -186,6 +222,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--configs", default=DEFAULT_CONFIGS, help=f"MODE@SIZE list (default {DEFAULT_CONFIGS})")
     p.add_argument("--style", type=int, default=19, help="multistyle26 style index (default 19)")
     p.add_argument("--oracle", action="store_true", help="also measure the flicker floor on a whole-pixel pan")
+    p.add_argument("--pans", help="also run every configuration on pans at these steps (px per frame, e.g. "
+                                  "3x1,0.37x0.13) and report its flicker over the perfectly stable result's")
     p.add_argument("--json", help="write the numbers here")
     p.add_argument("--markdown", help="write the tables here (Markdown)")
     p.add_argument("--figures", help="folder for the frame strip and the warping-error plot (PNG)")
@@ -200,10 +238,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     missing = [c for c in clips if c not in temporal_clips.available()]
     if missing:
         raise EmocamError(f"clips not available here: {', '.join(missing)} (apt-get install opencv-doc)")
+    try:
+        steps = temporal_clips.parse_pan_steps(args.pans) if args.pans else []
+    except ValueError as exc:
+        raise EmocamError(f"--pans: {exc}") from None
     net = CachedNetwork(args.style)
     results = {}
     if args.oracle:
         results["pan_oracle"] = oracle_floor(net)
+    try:
+        pans = [pan_rows(net, configs, step) for step in steps]
+    except ValueError as exc:  # a pan that leaves its photo
+        raise EmocamError(f"--pans: {exc}") from None
+    if pans:
+        results["pans"] = pans
     for name in clips:
         clip = temporal_clips.load_clip(name, args.frames)
         results[name] = bench_clip(name, clip, configs, net)

@@ -92,21 +92,47 @@ def _paste(frame: np.ndarray, patch: np.ndarray, mask: np.ndarray, x: int, y: in
 PAN_PHOTOS = {"aloeL.jpg": (900, 780), "building.jpg": None, "graf1.png": None}
 
 
-def pan_with_oracle(stylize, count: int = 30, step: tuple[int, int] = (3, 1),
+def pan_with_oracle(stylize, count: int = 30, step: tuple[float, float] = (3, 1),
                     photo: str = "aloeL.jpg") -> tuple[list, list]:
-    """A camera pan over a photo (PAN_PHOTOS) in whole-pixel steps, and its ideal temporally stable stylization:
-    the photo stylized once and cut with the same windows. The oracle's flicker is the measure's floor for a style."""
+    """A camera pan over a photo (PAN_PHOTOS), and its ideal temporally stable stylization: the photo stylized once
+    and cut with the same windows. The oracle's flicker is the measure's floor for a style. Whole-pixel steps cut
+    exactly; a fractional step (a slow camera) samples each window once, bicubic, from the photo and from its
+    stylization alike, so the oracle still moves exactly with the picture."""
     image = cv2.imread(str(OPENCV_DATA / photo))
     if image is None or photo not in PAN_PHOTOS:
         raise ValueError(f"no pan photo {photo!r} (one of {', '.join(PAN_PHOTOS)}; apt-get install opencv-doc)")
     image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
     canvas = cv2.resize(image, PAN_PHOTOS[photo], interpolation=cv2.INTER_AREA) if PAN_PHOTOS[photo] else image
+    last = (40 + step[0] * (count - 1), 40 + step[1] * (count - 1))
+    if last[0] + SIZE[0] > canvas.shape[1] or last[1] + SIZE[1] > canvas.shape[0]:
+        raise ValueError(f"a pan of {count} frames at {step[0]:g}x{step[1]:g} px per frame leaves {photo} "
+                         f"({canvas.shape[1]}x{canvas.shape[0]}): fewer frames or a smaller step")
     styled = stylize(canvas)
+
     def cut(image: np.ndarray, i: int) -> np.ndarray:
         x, y = 40 + step[0] * i, 40 + step[1] * i
-        return image[y:y + SIZE[1], x:x + SIZE[0]].copy()
+        if float(x).is_integer() and float(y).is_integer():
+            return image[int(y):int(y) + SIZE[1], int(x):int(x) + SIZE[0]].copy()
+        shift = np.float32([[1, 0, -x], [0, 1, -y]])
+        return cv2.warpAffine(image, shift, SIZE, flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
 
     return [cut(canvas, i) for i in range(count)], [cut(styled, i) for i in range(count)]
+
+
+def parse_pan_steps(spec: str) -> list[tuple[float, float]]:
+    """'0.37x0.13,3x1' -> pan steps in px per frame (x, y), each from 0 to 8, not both 0; ValueError otherwise."""
+    steps = []
+    for item in (s.strip() for s in spec.split(",") if s.strip()):
+        try:
+            x, y = (float(v) for v in item.lower().split("x"))
+        except ValueError:
+            raise ValueError(f"{item!r} is not XxY (px per frame, e.g. 0.37x0.13)") from None
+        if not (0 <= x <= 8 and 0 <= y <= 8 and x + y > 0):
+            raise ValueError(f"{item!r}: each of x and y from 0 to 8 px per frame, not both 0")
+        steps.append((x, y))
+    if not steps:
+        raise ValueError("no pan step given")
+    return steps
 
 
 def load_clip(name: str, frames: int | None = None) -> list[np.ndarray]:
