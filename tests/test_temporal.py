@@ -241,6 +241,27 @@ def test_texture_mode_keeps_texture_steadies_and_resets_on_a_cut(stylize):
     assert np.array_equal(outputs[3], per_frame[3])  # no ghost of the astronaut in the cut frame
 
 
+def test_texture_refreshes_a_stale_reference_once_the_picture_stands_still(stylize):
+    """A pan that comes to rest: the reference made while it moved no longer fits part of the picture. Left as it
+    is (the rule off), that part is restyled from scratch at every keyframe (~18% of the frame, forever); with the
+    rule the still picture gets a new reference, which then carries nearly everything."""
+    photo = skimage.data.astronaut()
+    rng = np.random.default_rng(0)
+    size = (PROCESS, PROCESS * 3 // 4)
+    moving = [_window(photo, 60 + 2 * i, 40 + i, size) for i in range(7)]
+    still = [np.clip(moving[-1] + rng.normal(0, 2, moving[-1].shape), 0, 255).astype(np.uint8) for _ in range(12)]
+
+    def still_keyframes(params: TemporalParams | None) -> list[dict]:
+        _, infos = _run("texture", moving + still, stylize, params)
+        return [i for i in infos[len(moving):] if i["keyframe"]]
+
+    stale = still_keyframes(TemporalParams(still_carry_fraction=0.8))
+    assert not any(i["rekey"] for i in stale) and max(i["carried"] for i in stale) < 0.9
+    fresh = still_keyframes(None)
+    first = next(n for n, i in enumerate(fresh) if i["rekey"])
+    assert all(i["carried"] >= 0.95 and not i["rekey"] for i in fresh[first + 1:]) and len(fresh) > first + 1
+
+
 @pytest.mark.parametrize("mode", ["stable", "texture", "keyframe"])
 def test_the_network_runs_while_the_flow_is_measured(mode, stylize, monkeypatch):
     """On a frame the network will certainly run on, it starts on a helper thread before the flow (which needs

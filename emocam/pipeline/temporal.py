@@ -70,6 +70,8 @@ class TemporalParams:
     coarse_sigma: float = 3.0  # texture mode: px (processing size) of the blur under which carried and new must agree
     coarse_diff: float = 0.12  # texture mode: coarse difference (0..1, max over channels) above which the network wins
     carry_fraction: float = 0.8  # texture mode: fewer carried pixels than this makes this frame the new reference
+    still_carry_fraction: float = 0.95  # ... this, while the picture stands still (a stale reference is refreshed
+    still_px: float = 0.1  # at no cost in sharpness): median frame-to-frame motion under this many px
     carry_interp: int = cv2.INTER_CUBIC  # texture mode: how the reference is sampled (once)
     direct: bool = True  # texture mode: re-estimate the flow from the reference's input, starting from the composed one
 
@@ -278,11 +280,19 @@ class TemporalStyler:
         info["carried"] = np.count_nonzero(trusted) / trusted.size
         weight = cv2.blur(trusted.astype(np.float32), (3, 3))  # hard, but no stair-step seams
         out = cv2.blendLinear(carried, current, weight, 1.0 - weight)
-        info["rekey"] = info["carried"] < p.carry_fraction
-        if info["rekey"]:  # too little carried: this output (as shown) is the new reference
+        # too little carried: this output (as shown) is the new reference; on a still picture sooner, or the part
+        # of an older reference that no longer fits would be restyled from scratch at every keyframe
+        info["rekey"] = info["carried"] < (p.still_carry_fraction if self._still(maps) else p.carry_fraction)
+        if info["rekey"]:
             return self._new_reference(small, out)
         self._ref_maps = ref_maps
         return self._new_key(small, out)
+
+    def _still(self, maps: np.ndarray) -> bool:
+        """Whether the frame-to-frame flow (remap maps) moves the picture by under `still_px` (median, sampled)."""
+        h, w = maps.shape[:2]
+        moved = np.abs(maps[::8, ::8] - self._grid_for(h, w)[::8, ::8])
+        return float(np.median(moved)) < self.params.still_px
 
     def _new_reference(self, small: np.ndarray, stylized: np.ndarray) -> np.ndarray:
         """Texture mode: this output becomes the reference, with its input; later keyframes are sampled from it and

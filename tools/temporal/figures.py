@@ -26,6 +26,14 @@ def _tile(image: np.ndarray) -> np.ndarray:
     return cv2.resize(image, (TILE, round(h * TILE / w)), interpolation=cv2.INTER_AREA)
 
 
+def shown(available: list[str], preferred: tuple[str, ...], most: int) -> list[str]:
+    """The configurations a figure shows, in the run's order: the preferred ones the run has, then the run's
+    others, `most` in all (a run of a few configurations shows them all)."""
+    picked = [k for k in preferred if k in available]
+    picked += [k for k in available if k not in picked][:max(0, most - len(picked))]
+    return [k for k in available if k in picked]
+
+
 def busiest_pair(errors: list[float]) -> int:
     """The frame t of the pair (t, t+1) where per-frame styling flickers most (no cut)."""
     return int(np.argmax(errors))
@@ -35,7 +43,7 @@ def strip(clip: list[np.ndarray], outputs: dict[str, list[np.ndarray]], t: int) 
     """Rows: input then each mode; columns: frames t, t+1 and |out_t - warp(out_t+1)| (x4, DIS flow)."""
     flow = pair_flows(clip[t:t + 2], "dis")[0]
     rows = []
-    for name, frames in [("input", clip)] + [(k, outputs[k]) for k in STRIP_ROWS if k in outputs]:
+    for name, frames in [("input", clip)] + [(k, outputs[k]) for k in shown(list(outputs), STRIP_ROWS, 4)]:
         warped = cv2.remap(frames[t + 1], flow.maps[..., 0], flow.maps[..., 1], cv2.INTER_LINEAR)
         err = np.abs(frames[t].astype(np.int16) - warped.astype(np.int16)).mean(-1) * 4
         err = np.where(flow.valid, np.clip(err, 0, 255), 0).astype(np.uint8)
@@ -56,9 +64,8 @@ def plot(name: str, result: dict, path: Path) -> None:
 
     fig, ax = plt.subplots(figsize=(8, 3.2), dpi=100)
     ax.plot(result["input_errors_dis"], color="black", lw=1.5, label="input")
-    for key in PLOT_LINES:
-        if key in result["rows"]:
-            ax.plot(result["rows"][key]["errors_dis"], lw=1, label=key)
+    for key in shown(list(result["rows"]), PLOT_LINES, 6):
+        ax.plot(result["rows"][key]["errors_dis"], lw=1, label=key)
     for cut in result["cut_pairs"]["dis"]:
         ax.axvline(cut, color="grey", ls=":", lw=1)
     ax.set_yscale("log")
