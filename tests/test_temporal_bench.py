@@ -5,11 +5,11 @@ import json
 
 import pytest
 
-from tools.temporal import bench as temporal_bench, clips as temporal_clips
+from pan_photos import needs_pan_photos
+from tools.temporal import bench as temporal_bench
 
 
-@pytest.mark.skipif(not (temporal_clips.OPENCV_DATA / "aloeL.jpg").is_file(),
-                    reason="the pan photo comes with Debian's opencv-doc")
+@needs_pan_photos
 def test_pans_report_flicker_over_the_oracle_and_sharpness(tmp_path, capsys):
     out, md = tmp_path / "bench.json", tmp_path / "bench.md"
     assert temporal_bench.main(["--clips", "", "--configs", "off@full,texture@full", "--pans", "3x1",

@@ -5,13 +5,11 @@ import json
 
 import pytest
 
-from tools.temporal import clips as temporal_clips, floor as temporal_floor
-
-needs_photos = pytest.mark.skipif(not (temporal_clips.OPENCV_DATA / "graf1.png").is_file(),
-                                  reason="the pan photos come with Debian's opencv-doc")
+from pan_photos import needs_pan_photos
+from tools.temporal import floor as temporal_floor
 
 
-@needs_photos
+@needs_pan_photos
 def test_less_texture_is_less_flicker_and_less_sharpness(tmp_path, capsys):
     out = tmp_path / "floor.json"
     assert temporal_floor.main(["--photos", "graf1.png", "--styles", "19", "--sizes", "full,256",

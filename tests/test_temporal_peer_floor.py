@@ -5,13 +5,11 @@ import json
 
 import pytest
 
-from tools.temporal import clips as temporal_clips, peer_floor
-
-needs_photos = pytest.mark.skipif(not (temporal_clips.OPENCV_DATA / "graf1.png").is_file(),
-                                  reason="the pan photos come with Debian's opencv-doc")
+from pan_photos import needs_pan_photos
+from tools.temporal import peer_floor
 
 
-@needs_photos
+@needs_pan_photos
 def test_slow_pans_have_a_floor_that_fast_pans_do_not(tmp_path, capsys):
     out = tmp_path / "floor.json"
     assert peer_floor.main(["--photos", "graf1.png", "--steps", "0.37x0.13,3x1", "--blurs", "0,0.5",

@@ -125,6 +125,28 @@ def parse_sizes(spec: str) -> list[int | None]:
     return [None if s == "full" else int(s) for s in sizes]
 
 
+def pan_photos(spec: str) -> list[str]:
+    """The --photos list: each a known pan photo (tools.temporal.clips.PAN_PHOTOS), with opencv-doc installed."""
+    photos = _items(spec, "--photos")
+    unknown = [photo for photo in photos if photo not in temporal_clips.PAN_PHOTOS]
+    if unknown:
+        raise EmocamError(f"--photos: no pan photo {', '.join(unknown)} (use {', '.join(temporal_clips.PAN_PHOTOS)})")
+    if not (temporal_clips.OPENCV_DATA / "aloeL.jpg").is_file():
+        raise EmocamError("the pan photos come with opencv-doc: apt-get install opencv-doc")
+    return photos
+
+
+def report(rows: list[dict], table: str, json_path: str | None, markdown_path: str | None) -> None:
+    """Print the machine and the table; write the rows (JSON) and the table (Markdown) where asked."""
+    print("\n".join(machine_lines("default (multistyle26)")) + "\n" + table)
+    if json_path:
+        with open(json_path, "w") as f:
+            json.dump(rows, f, indent=1)
+    if markdown_path:
+        with open(markdown_path, "w") as f:
+            f.write(table)
+
+
 @one_line_errors("tools.temporal.floor")
 def main(argv: Sequence[str] | None = None) -> int:
     p = ToolParser(prog="python -m tools.temporal.floor", description=__doc__.split("\n")[0])
@@ -137,22 +159,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--figure", help="image (.png, .jpg): each style on the first photo's pan, labelled with its "
                                     "floor at full size")
     args = p.parse_args(argv)
-    styles, sizes = parse_styles(args.styles), parse_sizes(args.sizes)
-    photos = _items(args.photos, "--photos")
-    unknown = [photo for photo in photos if photo not in temporal_clips.PAN_PHOTOS]
-    if unknown:
-        raise EmocamError(f"--photos: no pan photo {', '.join(unknown)} (use {photos_known})")
-    if not (temporal_clips.OPENCV_DATA / "aloeL.jpg").is_file():
-        raise EmocamError("the pan photos come with opencv-doc: apt-get install opencv-doc")
+    styles, sizes, photos = parse_styles(args.styles), parse_sizes(args.sizes), pan_photos(args.photos)
     rows = [row for photo in photos for row in floor_rows(photo, styles, sizes)]
-    table = markdown(rows)
-    print("\n".join(machine_lines("default (multistyle26)")) + "\n" + table)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(rows, f, indent=1)
-    if args.markdown:
-        with open(args.markdown, "w") as f:
-            f.write(table)
+    report(rows, markdown(rows), args.json, args.markdown)
     if args.figure:
         style_grid(rows, photos[0], args.figure)
     return 0

@@ -15,18 +15,16 @@ yardstick").
 """
 from __future__ import annotations
 
-import json
 from typing import Sequence
 
 import cv2
 
 from emocam.errors import EmocamError
 from tools.common.args import ToolParser, one_line_errors
-from tools.common.machine import machine_lines
 from tools.common.video_quality import FlickerReference, sharpness
 from tools.temporal import clips as temporal_clips
 from tools.temporal.bench import CachedNetwork
-from tools.temporal.floor import _items, parse_styles
+from tools.temporal.floor import _items, pan_photos, parse_styles, report
 
 FLICKER_GOAL = 0.35  # issue 21: at most this share of the peer's flicker, by both flows ...
 SHARPNESS_GOAL = 0.7  # ... with at least this share of its sharpness
@@ -42,9 +40,10 @@ def floor_rows(photo: str, style: int, steps: list[tuple[float, float]], blurs: 
         reference = FlickerReference(clip)
         peer, peer_sharpness = reference.ratios(per_frame), sharpness(per_frame)
         for blur in blurs:
-            soften = (lambda canvas: cv2.GaussianBlur(net(canvas), (0, 0), blur)) if blur else net
-            _, stable = temporal_clips.pan_with_oracle(soften, count=frames, step=step, photo=photo) if blur \
-                else (clip, oracle)
+            stable = oracle
+            if blur:  # the oracle of the stylization softened (the canvas is stylized once, from the cache)
+                soften = lambda canvas: cv2.GaussianBlur(net(canvas), (0, 0), blur)  # noqa: E731
+                stable = temporal_clips.pan_with_oracle(soften, count=frames, step=step, photo=photo)[1]
             ratios = reference.ratios(stable)
             row = {"photo": photo, "style": style, "step": list(step), "blur": blur,
                    "flicker_dis": ratios["dis"] / peer["dis"],
@@ -101,26 +100,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         steps = temporal_clips.parse_pan_steps(args.steps)
     except ValueError as exc:
         raise EmocamError(f"--steps: {exc}") from None
-    blurs, photos = parse_blurs(args.blurs), _items(args.photos, "--photos")
-    unknown = [photo for photo in photos if photo not in temporal_clips.PAN_PHOTOS]
-    if unknown:
-        raise EmocamError(f"--photos: no pan photo {', '.join(unknown)} (use {photos_known})")
+    blurs = parse_blurs(args.blurs)
     if not 3 <= args.frames <= 300:
         raise EmocamError(f"--frames: {args.frames}: from 3 to 300")
-    if not (temporal_clips.OPENCV_DATA / "aloeL.jpg").is_file():
-        raise EmocamError("the pan photos come with opencv-doc: apt-get install opencv-doc")
+    photos = pan_photos(args.photos)
     try:
         rows = [row for photo in photos for row in floor_rows(photo, style, steps, blurs, args.frames)]
     except ValueError as exc:  # a pan that leaves its photo
         raise EmocamError(str(exc)) from None
-    table = markdown(rows)
-    print("\n".join(machine_lines("default (multistyle26)")) + "\n" + table)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(rows, f, indent=1)
-    if args.markdown:
-        with open(args.markdown, "w") as f:
-            f.write(table)
+    report(rows, markdown(rows), args.json, args.markdown)
     return 0
 
 
